@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/holdfast/holdfast/internal/server"
+)
+
+type serveOptions struct {
+	listen, data, database, blobs, signingKey, faults string
+	maxUpload                                         int64
+	rateLimit                                         float64
+	rateBurst                                         int
+	logLevel                                          string
+}
+
+func newServeCommand(e *env) *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the holdfast server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runServe(cmd, e, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "", "listen address (env HOLDFAST_LISTEN; default 127.0.0.1:8640)")
+	f.StringVar(&o.data, "data", "", "data directory (env HOLDFAST_DATA; default ./holdfast-data)")
+	f.StringVar(&o.database, "database", "", "metadata database URL (env HOLDFAST_DATABASE_URL; default embedded SQLite in the data directory)")
+	f.StringVar(&o.blobs, "blobs", "", "blob storage URL (env HOLDFAST_BLOB_URL; default file://<data>/blobs)")
+	f.StringVar(&o.signingKey, "signing-key", "", "Ed25519 signing key file (env HOLDFAST_SIGNING_KEY_FILE; default <data>/signing-key)")
+	f.StringVar(&o.faults, "faults", "", "fault injection, e.g. 'locked=0.3,rate_limited=0.1,unavailable=0.05,retry_after=2s,processing_delay=5s' (env HOLDFAST_FAULTS)")
+	f.Int64Var(&o.maxUpload, "max-upload-bytes", 2<<30, "largest accepted media upload in bytes")
+	f.Float64Var(&o.rateLimit, "rate-limit", 50, "requests per second allowed per token")
+	f.IntVar(&o.rateBurst, "rate-burst", 100, "burst of requests allowed per token")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	return cmd
+}
+
+func pick(flag, envName string, e *env, def string) string {
+	if flag != "" {
+		return flag
+	}
+	if v := e.getenv(envName); v != "" {
+		return v
+	}
+	return def
+}
+
+func runServe(cmd *cobra.Command, e *env, o serveOptions) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return usagef("--log-level %q: use debug, info, warn or error", o.logLevel)
+	}
+	if o.maxUpload <= 0 {
+		return usagef("--max-upload-bytes must be positive, got %s", strconv.FormatInt(o.maxUpload, 10))
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	cfg := server.Config{
+		Listen:         pick(o.listen, "HOLDFAST_LISTEN", e, "127.0.0.1:8640"),
+		DataDir:        pick(o.data, "HOLDFAST_DATA", e, "./holdfast-data"),
+		DatabaseURL:    pick(o.database, "HOLDFAST_DATABASE_URL", e, ""),
+		BlobURL:        pick(o.blobs, "HOLDFAST_BLOB_URL", e, ""),
+		SigningKeyFile: pick(o.signingKey, "HOLDFAST_SIGNING_KEY_FILE", e, ""),
+		BootstrapToken: e.getenv("HOLDFAST_BOOTSTRAP_TOKEN"),
+		Faults:         pick(o.faults, "HOLDFAST_FAULTS", e, ""),
+		MaxUploadBytes: o.maxUpload,
+		RateLimit:      o.rateLimit,
+		RateBurst:      o.rateBurst,
+		Logger:         log,
+	}
+	ctx := cmd.Context()
+	app, err := server.Open(ctx, cfg)
+	if err != nil {
+		if ce, ok := err.(*server.ConfigError); ok {
+			return &usageError{msg: ce.Msg}
+		}
+		return err
+	}
+	defer app.Close()
+	if app.BootstrapSecret != "" {
+		fmt.Fprintf(e.stderr, "created an admin token in %s/bootstrap-token\n", cfg.DataDir)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return usagef("cannot listen on %s: %v", cfg.Listen, err)
+	}
+	return app.Run(ctx, ln)
+}

@@ -1,0 +1,116 @@
+// Package auditlog runs holdfast's audit log on top of the metadata store:
+// it signs checkpoints of the tree the store maintains and verifies the
+// stored log against the latest signed checkpoint.
+//
+// It is for `holdfast serve` (periodic checkpoints, the startup
+// self-check) and the HTTP API; `holdfast audit verify` uses [Verify] with
+// entries fetched over HTTP.
+package auditlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/holdfast/holdfast/internal/audit"
+	"github.com/holdfast/holdfast/internal/store"
+	"github.com/holdfast/holdfast/internal/vault"
+)
+
+// Log signs and checks the audit log kept by a store. It is safe for
+// concurrent use.
+type Log struct {
+	Store  store.Store
+	Signer *audit.Signer
+}
+
+// Checkpoint signs the current tree head, stores it and returns it.
+func (l *Log) Checkpoint(ctx context.Context) (audit.Checkpoint, []byte, error) {
+	size, err := l.Store.AuditSize(ctx)
+	if err != nil {
+		return audit.Checkpoint{}, nil, fmt.Errorf("auditlog: checkpoint: %w", err)
+	}
+	root, err := audit.TreeHash(size, l.Store.AuditHashReader(ctx))
+	if err != nil {
+		return audit.Checkpoint{}, nil, fmt.Errorf("auditlog: checkpoint: %w", err)
+	}
+	cp := audit.Checkpoint{Origin: l.Signer.Origin(), Size: size, Root: root}
+	signed, err := l.Signer.Sign(cp)
+	if err != nil {
+		return audit.Checkpoint{}, nil, fmt.Errorf("auditlog: checkpoint: %w", err)
+	}
+	if err := l.Store.SaveCheckpoint(ctx, size, signed); err != nil {
+		return audit.Checkpoint{}, nil, fmt.Errorf("auditlog: checkpoint: %w", err)
+	}
+	return cp, signed, nil
+}
+
+// Page fetches audit records [start, start+limit); both the store and the
+// HTTP client can supply one.
+type Page func(ctx context.Context, start int64, limit int) ([]store.AuditRecord, error)
+
+// Verify recomputes the tree over the first cp.Size entries delivered by
+// page and checks it against cp, naming every entry that was edited,
+// removed or reordered.
+func Verify(ctx context.Context, page Page, cp audit.Checkpoint) ([]audit.Problem, error) {
+	stored := map[int64]tlog.Hash{}
+	var fetchErr error
+	entries := func(yield func(audit.Entry, error) bool) {
+		var next int64
+		const pageSize = 1000
+		for next < cp.Size {
+			recs, err := page(ctx, next, pageSize)
+			if err != nil {
+				fetchErr = err
+				yield(audit.Entry{}, err)
+				return
+			}
+			if len(recs) == 0 {
+				return
+			}
+			clear(stored)
+			for _, r := range recs {
+				if r.Entry.Index >= cp.Size {
+					return
+				}
+				stored[r.Entry.Index] = r.LeafHash
+				if !yield(r.Entry, nil) {
+					return
+				}
+			}
+			next = recs[len(recs)-1].Entry.Index + 1
+		}
+	}
+	problems, err := audit.VerifyLog(iter.Seq2[audit.Entry, error](entries), func(i int64) (tlog.Hash, bool) {
+		h, ok := stored[i]
+		return h, ok
+	}, cp)
+	if fetchErr != nil {
+		return nil, fmt.Errorf("auditlog: verify: %w", fetchErr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: verify: %w", err)
+	}
+	return problems, nil
+}
+
+// SelfCheck verifies the store's log against its latest saved checkpoint
+// (signed by this server's key). It returns the problems found; no
+// checkpoint yet is not a problem.
+func (l *Log) SelfCheck(ctx context.Context) ([]audit.Problem, error) {
+	_, signed, err := l.Store.LatestCheckpoint(ctx)
+	if errors.Is(err, vault.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auditlog: self-check: %w", err)
+	}
+	cp, err := audit.OpenCheckpoint(signed, l.Signer.Origin(), l.Signer.PublicKey())
+	if err != nil {
+		return []audit.Problem{{Index: -1, Message: "latest checkpoint does not verify with this server's key: " + err.Error()}}, nil
+	}
+	return Verify(ctx, l.Store.AuditEntries, cp)
+}

@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/holdfast/holdfast/internal/store"
+	"github.com/holdfast/holdfast/internal/vault"
+)
+
+// MaxJSONBody bounds JSON request bodies.
+const MaxJSONBody = 8 << 20
+
+// readJSONBody reads a JSON request body, bounded by MaxJSONBody.
+func readJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxJSONBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if asMaxBytes(err, &mbe) {
+			return nil, newProblem(http.StatusRequestEntityTooLarge, "payload_too_large", "the JSON body is larger than 8 MiB")
+		}
+		return nil, &vault.MalformedError{Message: "request body could not be read: " + err.Error()}
+	}
+	return body, nil
+}
+
+
+// applyRecordingHolds handles POST /api/v2/recordings/legalholds. The
+// permissions depend on the body: legal_hold true needs
+// recording:export:legalhold, false needs legalhold:release. They are
+// checked before the rest of the body is validated, so a token without
+// them learns that first.
+func (s *Server) applyRecordingHolds(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	body, err := readJSONBody(w, r)
+	if err != nil {
+		return err
+	}
+	if _, err := vault.DecodeObject(body, "request body"); err != nil {
+		return err
+	}
+	applies, releases := vault.PeekHoldFlags(body)
+	var need []vault.Permission
+	if applies {
+		need = append(need, vault.PermExportLegalHold)
+	}
+	if releases {
+		need = append(need, vault.PermLegalHoldRelease)
+	}
+	if missing := tok.Missing(need...); len(missing) > 0 {
+		return permissionProblem(missing)
+	}
+	items, err := vault.DecodeRecordingHolds(body)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	p := store.ApplyRecordingHoldsParams{Actor: tok.ID, Now: now, NewID: func() string { return vault.NewID("hold", now) }}
+	for _, it := range items {
+		spec := store.HoldSpec{CaseID: it.Spec.CaseID, HoldReason: it.Spec.HoldReason, HoldDate: it.Spec.HoldDate}
+		if spec.HoldDate.IsZero() {
+			spec.HoldDate = now
+		}
+		p.Items = append(p.Items, store.RecordingHoldItem{RecordingID: it.ID, Release: !it.LegalHold, Spec: spec, ReleaseReason: it.ReleaseReason})
+	}
+	res, err := s.cfg.Store.ApplyRecordingHolds(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// holdResponse is a hold with the number of recordings it matched when it
+// was placed.
+type holdResponse struct {
+	vault.Hold
+	Matched int `json:"matched"`
+}
+
+// createHold handles POST /api/v2/legalholds.
+func (s *Server) createHold(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	body, err := readJSONBody(w, r)
+	if err != nil {
+		return err
+	}
+	in, err := vault.DecodeHold(body)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	spec := store.HoldSpec{CaseID: in.Spec.CaseID, HoldReason: in.Spec.HoldReason, HoldDate: in.Spec.HoldDate}
+	if spec.HoldDate.IsZero() {
+		spec.HoldDate = now
+	}
+	h, err := s.cfg.Store.CreateHold(r.Context(), store.CreateHoldParams{
+		HoldID: vault.NewID("hold", now), Spec: spec, Filter: in.Filter, IncludeFuture: in.IncludeFuture, Actor: tok.ID, Now: now,
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v2/legalholds/"+h.HoldID)
+	writeJSON(w, http.StatusCreated, holdResponse{Hold: h, Matched: h.RecordingCount})
+	return nil
+}
+
+func (s *Server) listHolds(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	var probs vault.Problems
+	p := store.ListHoldsParams{}
+	p.Limit, p.Cursor = pageParams(r, &probs)
+	if v := r.URL.Query().Get("case_id"); v != "" {
+		if !vault.CaseIDPattern.MatchString(v) {
+			probs.Add("query.case_id", "invalid_pattern", vault.CaseIDRule)
+		}
+		p.CaseID = v
+	}
+	if err := probs.Err(); err != nil {
+		return err
+	}
+	holds, next, err := s.cfg.Store.ListHolds(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listPage[vault.Hold]{Items: holds, NextCursor: encodeCursor(next)})
+	return nil
+}
+
+func (s *Server) getHold(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	h, err := s.cfg.Store.GetHold(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, h)
+	return nil
+}
+
+// releaseHold handles POST /api/v2/legalholds/{id}/release. Releasing
+// one hold never touches another.
+func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	body, err := readJSONBody(w, r)
+	if err != nil {
+		return err
+	}
+	reason, err := vault.DecodeRelease(body)
+	if err != nil {
+		return err
+	}
+	h, err := s.cfg.Store.ReleaseHold(r.Context(), store.ReleaseHoldParams{HoldID: r.PathValue("id"), Reason: reason, Actor: tok.ID, Now: s.now()})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, h)
+	return nil
+}

@@ -1,0 +1,381 @@
+package httpapi
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/holdfast/holdfast/internal/blob"
+	"github.com/holdfast/holdfast/internal/media"
+	"github.com/holdfast/holdfast/internal/siprec"
+	"github.com/holdfast/holdfast/internal/store"
+	"github.com/holdfast/holdfast/internal/vault"
+)
+
+// upload is what the multipart parts of an ingest request carried.
+type upload struct {
+	metadata []byte
+	siprec   []byte
+	digests  *blob.Digests
+	format   string
+}
+
+// ingest handles POST /api/v2/recordings: it streams the media into the
+// blob store (hashing on the way), validates metadata and SIPREC, then
+// creates the recording and queues it for processing.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request, tok vault.Token) (err error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		return newProblem(http.StatusUnsupportedMediaType, "unsupported_media_type",
+			"send the recording as multipart/form-data with a \"metadata\" part (JSON) and a \"media\" part (the audio), e.g. curl -F metadata=@meta.json -F media=@call.wav")
+	}
+	idem, err := s.reserveIdempotency(r, tok, "POST /api/v2/recordings")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.releaseIdempotency(r.Context(), idem)
+		}
+	}()
+	up, err := s.readUpload(w, r)
+	if err != nil {
+		return err
+	}
+	var probs vault.Problems
+	var meta vault.RecordingMetadata
+	switch {
+	case up.metadata == nil:
+		probs.Add("metadata", "required", `a multipart part named "metadata" with the recording's JSON metadata is required, e.g. {"media_type": "SIP", "started_at": "2026-11-25T10:00:00Z"}`)
+	default:
+		m, fieldErrs, err := vault.DecodeRecordingMetadata(up.metadata)
+		if err != nil {
+			return err
+		}
+		probs.Merge(fieldErrs)
+		meta = m
+	}
+	if up.siprec != nil {
+		sm, err := siprec.Parse(strings.NewReader(string(up.siprec)))
+		if err != nil {
+			probs.Add("siprec", "invalid_siprec", "must be RFC 7865 recording metadata XML: "+err.Error())
+		} else {
+			mergeSIPREC(&meta, sm)
+		}
+	}
+	if up.metadata != nil && probs.Empty() {
+		meta.Check(&probs)
+	}
+	if up.digests == nil {
+		probs.Add("media", "required", `a multipart part named "media" with the audio (WAV, Ogg/Opus or MP3) is required, e.g. curl -F media=@call.wav`)
+	}
+	if err := probs.Err(); err != nil {
+		return err
+	}
+	fp := fingerprint(up)
+	if id, status, err := idem.replay(fp); err != nil {
+		return err
+	} else if id != "" {
+		rec, err := s.cfg.Store.GetRecording(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", "/api/v2/recordings/"+rec.ID)
+		w.Header().Set("Idempotent-Replayed", "true")
+		writeJSON(w, status, rec)
+		return nil
+	}
+	now := s.now()
+	rec := vault.Recording{
+		ID: vault.NewID("rec", now), MediaType: meta.MediaType, Status: vault.StatusProcessing, CallID: meta.CallID,
+		StartedAt: meta.StartedAt, Direction: meta.Direction, Participants: meta.Participants, Labels: meta.Labels,
+		Content:    vault.Content{SizeBytes: up.digests.Size, SHA256: up.digests.SHA256, SHA512: up.digests.SHA512, MediaFormat: up.format},
+		IngestedAt: now,
+	}
+	if !meta.EndedAt.IsZero() {
+		e := meta.EndedAt
+		rec.EndedAt = &e
+	}
+	rec, err = s.cfg.Store.CreateRecording(r.Context(), store.CreateRecordingParams{Recording: rec, Actor: tok.ID, Idempotency: idem.completion(fp, http.StatusAccepted)})
+	if err != nil {
+		return err
+	}
+	s.cfg.Processor.Enqueue(rec.ID, rec.IngestedAt)
+	w.Header().Set("Location", "/api/v2/recordings/"+rec.ID)
+	writeJSON(w, http.StatusAccepted, rec)
+	return nil
+}
+
+// readUpload reads the parts of a multipart upload. The media part goes
+// straight to the blob store; metadata and siprec are small and kept.
+func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (upload, error) {
+	var up upload
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes+4*vault.MaxMetadataBytes)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return up, &vault.MalformedError{Message: "body is not valid multipart/form-data: " + err.Error()}
+	}
+	tooLarge := newProblem(http.StatusRequestEntityTooLarge, "payload_too_large",
+		fmt.Sprintf("the media part is larger than this server's upload limit of %d bytes", s.cfg.MaxUploadBytes))
+	var probs vault.Problems
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return up, tooLarge
+			}
+			return up, &vault.MalformedError{Message: "body is not valid multipart/form-data: " + err.Error()}
+		}
+		name := part.FormName()
+		switch name {
+		case "metadata", "siprec":
+			b, err := io.ReadAll(io.LimitReader(part, vault.MaxMetadataBytes+1))
+			if err != nil {
+				return up, readErr(err, tooLarge)
+			}
+			if len(b) > vault.MaxMetadataBytes {
+				probs.Add(name, "too_large", fmt.Sprintf("must be at most %d bytes", vault.MaxMetadataBytes))
+				continue
+			}
+			if name == "metadata" {
+				up.metadata = b
+			} else {
+				up.siprec = b
+			}
+		case "media":
+			if up.digests != nil {
+				probs.Add("media", "duplicate", "send exactly one media part")
+				continue
+			}
+			br := bufio.NewReaderSize(part, media.SniffLen)
+			head, _ := br.Peek(media.SniffLen)
+			format, ok := media.Sniff(head)
+			if !ok {
+				return up, newProblem(http.StatusUnsupportedMediaType, "unsupported_media_type",
+					"the media part is not a recognised audio container; holdfast accepts WAV (PCM, μ-law, A-law), Ogg (Opus, Vorbis) and MP3")
+			}
+			d, err := s.cfg.Blobs.Put(r.Context(), br, s.cfg.MaxUploadBytes)
+			if errors.Is(err, blob.ErrTooLarge) {
+				return up, tooLarge
+			}
+			if err != nil {
+				return up, readErr(err, tooLarge)
+			}
+			up.digests, up.format = &d, format
+		default:
+			probs.Add(name, "unknown_part", `is not a known part; send "metadata" (JSON), "media" (audio) and optionally "siprec" (RFC 7865 XML)`)
+		}
+	}
+	return up, probs.Err()
+}
+
+// readErr classifies a failure while reading the body: over the size
+// limit is 413; a broken stream is a malformed request.
+func readErr(err error, tooLarge *Problem) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return tooLarge
+	}
+	if strings.Contains(err.Error(), "multipart") || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &vault.MalformedError{Message: "body is not valid multipart/form-data: " + err.Error()}
+	}
+	return err
+}
+
+// mergeSIPREC fills what the JSON metadata left out from the SIPREC
+// document.
+func mergeSIPREC(m *vault.RecordingMetadata, sm siprec.Metadata) {
+	if m.CallID == "" {
+		m.CallID = sm.CallID
+	}
+	if m.StartedAt.IsZero() {
+		m.StartedAt = sm.StartedAt
+	}
+	if m.EndedAt.IsZero() {
+		m.EndedAt = sm.EndedAt
+	}
+	if len(m.Participants) == 0 {
+		for _, p := range sm.Participants {
+			m.Participants = append(m.Participants, vault.Participant{AOR: p.AOR, Name: p.Name})
+		}
+	}
+}
+
+// fingerprint identifies an upload for idempotency: the metadata and
+// SIPREC bytes and the media digest. Multipart boundaries differ between
+// identical retries, so the raw body cannot be used.
+func fingerprint(up upload) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "metadata:%d:", len(up.metadata))
+	h.Write(up.metadata)
+	fmt.Fprintf(h, "siprec:%d:", len(up.siprec))
+	h.Write(up.siprec)
+	fmt.Fprintf(h, "media:%s", up.digests.SHA256)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (s *Server) getRecording(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	rec, err := s.cfg.Store.GetRecording(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rec)
+	return nil
+}
+
+// listPage is the shape of every list response.
+type listPage[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+func encodeCursor(last string) string {
+	if last == "" {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(last))
+}
+
+// pageParams reads limit and cursor, shared by every list endpoint.
+func pageParams(r *http.Request, p *vault.Problems) (limit int, cursor string) {
+	q := r.URL.Query()
+	limit = 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			p.Add("query.limit", "invalid_value", "must be an integer from 1 to 1000, e.g. 100")
+		} else {
+			limit = n
+		}
+	}
+	if v := q.Get("cursor"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(b) == 0 || len(b) > 64 {
+			p.Add("query.cursor", "invalid_value", "must be a next_cursor value from a previous page")
+		} else {
+			cursor = string(b)
+		}
+	}
+	return limit, cursor
+}
+
+
+func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	var probs vault.Problems
+	q := r.URL.Query()
+	params := store.ListRecordingsParams{}
+	params.Limit, params.Cursor = pageParams(r, &probs)
+	if v := q.Get("media_type"); v != "" {
+		params.MediaType = matchEnum(v, vault.MediaTypes)
+		if params.MediaType == "" {
+			probs.Add("query.media_type", "invalid_enum", "must be one of "+strings.Join(vault.MediaTypes, ", ")+", e.g. SIP")
+		}
+	}
+	for _, name := range []string{"from", "to"} {
+		v := q.Get(name)
+		if v == "" {
+			continue
+		}
+		t, msg, ok := vault.ParseTimestamp(v)
+		if !ok {
+			probs.Add("query."+name, "invalid_timestamp", msg)
+			continue
+		}
+		if name == "from" {
+			params.From = &t
+		} else {
+			params.To = &t
+		}
+	}
+	if v := q.Get("status"); v != "" {
+		if !vault.ValidStatus(v) {
+			probs.Add("query.status", "invalid_enum", "must be one of processing, completed, failed, e.g. completed")
+		}
+		params.Status = v
+	}
+	if v := q.Get("case_id"); v != "" {
+		if !vault.CaseIDPattern.MatchString(v) {
+			probs.Add("query.case_id", "invalid_value", vault.CaseIDRule)
+		}
+		params.CaseID = v
+	}
+	if err := probs.Err(); err != nil {
+		return err
+	}
+	recs, next, err := s.cfg.Store.ListRecordings(r.Context(), params)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listPage[vault.Recording]{Items: recs, NextCursor: encodeCursor(next)})
+	return nil
+}
+
+func matchEnum(v string, allowed []string) string {
+	for _, a := range allowed {
+		if strings.EqualFold(a, v) {
+			return a
+		}
+	}
+	return ""
+}
+
+// getMedia serves the recording's bytes with its SHA-256 as ETag and
+// Repr-Digest, and Range support.
+func (s *Server) getMedia(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	rec, err := s.cfg.Store.GetRecording(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	obj, err := s.cfg.Blobs.Open(r.Context(), rec.Content.SHA256)
+	if errors.Is(err, blob.ErrNotFound) {
+		return newProblem(http.StatusNotFound, "not_found", "the recording's media content is missing from the blob store")
+	}
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	sum, _ := hex.DecodeString(rec.Content.SHA256)
+	w.Header().Set("ETag", `"`+rec.Content.SHA256+`"`)
+	w.Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
+	w.Header().Set("Content-Type", rec.Content.MediaFormat)
+	w.Header().Set("Accept-Ranges", "bytes")
+	http.ServeContent(w, r, "", rec.IngestedAt, obj)
+	return nil
+}
+
+// deleteRecording removes a recording and, when no other recording shares
+// its content, its blob. A held recording is refused with 409.
+func (s *Server) deleteRecording(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	id := r.PathValue("id")
+	rec, err := s.cfg.Store.GetRecording(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	stillUsed, err := s.cfg.Store.DeleteRecording(r.Context(), store.DeleteRecordingParams{ID: id, Actor: tok.ID, Now: s.now()})
+	if err != nil {
+		return err
+	}
+	if !stillUsed {
+		// The row is gone; check again right before removing content in
+		// case an identical upload arrived meanwhile.
+		if used, err := s.cfg.Store.BlobReferenced(r.Context(), rec.Content.SHA256); err == nil && !used {
+			if err := s.cfg.Blobs.Delete(r.Context(), rec.Content.SHA256); err != nil {
+				s.log.Warn("blob delete failed; it will be left for garbage collection", "sha256", rec.Content.SHA256, "err", err)
+			}
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

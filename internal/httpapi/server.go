@@ -1,0 +1,221 @@
+// Package httpapi is holdfast's HTTP API: routing, the middleware every
+// request passes through (request ids, metrics, authentication, rate
+// limits, fault injection, problem documents) and the handlers.
+//
+// Handlers only translate: they decode and validate requests with the
+// rules in vault, call the store and blob store, and render responses. It
+// is for `holdfast serve` and for tests that run the API in-process.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/holdfast/holdfast/internal/auditlog"
+	"github.com/holdfast/holdfast/internal/blob"
+	"github.com/holdfast/holdfast/internal/faults"
+	"github.com/holdfast/holdfast/internal/store"
+	"github.com/holdfast/holdfast/internal/vault"
+)
+
+// Enqueuer receives newly ingested recordings for background processing.
+type Enqueuer interface {
+	Enqueue(id string, ingestedAt time.Time)
+	QueueDepth() int64
+}
+
+// Config wires a Server. Store, Blobs, Clock, Processor and Signer are
+// required.
+type Config struct {
+	Store     store.Store
+	Blobs     blob.Store
+	Clock     vault.Clock
+	Logger    *slog.Logger
+	Processor Enqueuer
+	// Audit signs checkpoints of the store's audit log; its signer's key
+	// is the server's public key.
+	Audit *auditlog.Log
+	// Faults injects rehearsal failures into hold and export requests.
+	Faults *faults.Injector
+	// MaxUploadBytes limits the media part of an upload (default 2 GiB).
+	MaxUploadBytes int64
+	// RateLimit and RateBurst bound each token's request rate (defaults
+	// 50/s, burst 100).
+	RateLimit rate.Limit
+	RateBurst int
+	// Registry receives the API's metrics (a new one if nil).
+	Registry *prometheus.Registry
+	// AuditStatus reports the result of the startup audit self-check for
+	// /readyz; nil means healthy.
+	AuditStatus func() error
+}
+
+// Server is the HTTP API. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+
+	limMu    sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// New builds the API.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = 2 << 30
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = 50
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = 100
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}}
+	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Processor)
+	s.routes()
+	return s
+}
+
+// Handler returns the root handler with all middleware applied.
+func (s *Server) Handler() http.Handler {
+	return s.withRequest(s.mux)
+}
+
+// authed wraps a handler that needs a token with the given permissions.
+type apiHandler func(w http.ResponseWriter, r *http.Request, tok vault.Token) error
+
+// routeOpts describe how a route is guarded.
+type routeOpts struct {
+	perms  []vault.Permission
+	faults bool // subject to fault injection (hold and export requests)
+}
+
+func (s *Server) handle(pattern string, o routeOpts, h apiHandler) {
+	s.mux.Handle(pattern, s.guard(o, h))
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", s.metricsHandler())
+	s.mux.HandleFunc("GET /openapi.json", s.openapiJSON)
+	s.mux.HandleFunc("GET /openapi.yaml", s.openapiYAML)
+
+	view := routeOpts{perms: []vault.Permission{vault.PermRecordingView}}
+	s.handle("POST /api/v2/tokens", routeOpts{perms: []vault.Permission{vault.PermAdmin}}, s.createToken)
+	s.handle("POST /api/v2/recordings", routeOpts{perms: []vault.Permission{vault.PermRecordingIngest}}, s.ingest)
+	s.handle("GET /api/v2/recordings", view, s.listRecordings)
+	s.handle("GET /api/v2/recordings/{id}", view, s.getRecording)
+	s.handle("GET /api/v2/recordings/{id}/media", view, s.getMedia)
+	s.handle("DELETE /api/v2/recordings/{id}", routeOpts{perms: []vault.Permission{vault.PermRecordingDelete}}, s.deleteRecording)
+
+	s.handle("POST /api/v2/recordings/legalholds", routeOpts{faults: true}, s.applyRecordingHolds)
+	s.handle("POST /api/v2/legalholds", routeOpts{perms: []vault.Permission{vault.PermExportLegalHold}, faults: true}, s.createHold)
+	s.handle("GET /api/v2/legalholds", view, s.listHolds)
+	s.handle("GET /api/v2/legalholds/{id}", view, s.getHold)
+	s.handle("POST /api/v2/legalholds/{id}/release", routeOpts{perms: []vault.Permission{vault.PermLegalHoldRelease}, faults: true}, s.releaseHold)
+
+	auditView := routeOpts{perms: []vault.Permission{vault.PermAuditView}}
+	s.handle("GET /api/v2/audit/entries", auditView, s.auditEntries)
+	s.handle("GET /api/v2/audit/checkpoint", auditView, s.auditCheckpoint)
+	s.handle("GET /api/v2/audit/proof/inclusion", auditView, s.auditInclusion)
+	s.handle("GET /api/v2/audit/proof/consistency", auditView, s.auditConsistency)
+	s.mux.HandleFunc("GET /api/v2/signing-key", s.signingKey)
+
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, newProblem(http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path+"; see /openapi.json"))
+	})
+}
+
+// guard authenticates, checks permissions, applies the rate limit and
+// fault injection, then runs h and renders its error as a problem.
+func (s *Server) guard(o routeOpts, h apiHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, p := s.authenticate(r)
+		if p != nil {
+			writeProblem(w, r, p)
+			return
+		}
+		if p := s.rateLimit(tok); p != nil {
+			writeProblem(w, r, p)
+			return
+		}
+		if missing := tok.Missing(o.perms...); len(missing) > 0 {
+			writeProblem(w, r, permissionProblem(missing))
+			return
+		}
+		if o.faults {
+			if p := s.injectFault(); p != nil {
+				writeProblem(w, r, p)
+				return
+			}
+		}
+		if err := h(w, r, tok); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// fail renders err as a problem, logging errors that are not the client's.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p, known := problemFor(err)
+	if !known {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()), "err", err)
+	}
+	writeProblem(w, r, p)
+}
+
+func permissionProblem(missing []vault.Permission) *Problem {
+	names := ""
+	for i, m := range missing {
+		if i > 0 {
+			names += ", "
+		}
+		names += string(m)
+	}
+	p := newProblem(http.StatusForbidden, "permission_denied", "this token lacks the permission(s) "+names+"; ask an administrator for a token that has them")
+	p.MissingPermissions = missing
+	return p
+}
+
+func (s *Server) injectFault() *Problem {
+	if s.cfg.Faults == nil {
+		return nil
+	}
+	ra := s.cfg.Faults.Config().RetryAfter
+	switch s.cfg.Faults.Decide() {
+	case faults.Locked:
+		return newProblem(http.StatusConflict, "recording_locked", "the recording is locked by another operation (injected fault); retry after the delay in Retry-After").withRetryAfter(ra)
+	case faults.RateLimited:
+		return newProblem(http.StatusTooManyRequests, "rate_limited", "too many requests (injected fault); retry after the delay in Retry-After").withRetryAfter(ra)
+	case faults.Unavailable:
+		return newProblem(http.StatusServiceUnavailable, "unavailable", "the service is temporarily unavailable (injected fault); retry after the delay in Retry-After").withRetryAfter(ra)
+	}
+	return nil
+}
+
+// now is the injected clock's time.
+func (s *Server) now() time.Time { return s.cfg.Clock.Now() }
+
+type ctxKey int
+
+const requestIDKey ctxKey = 1
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}

@@ -1,0 +1,83 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/holdfast/holdfast/internal/store"
+	"github.com/holdfast/holdfast/internal/vault"
+)
+
+func asMaxBytes(err error, target **http.MaxBytesError) bool { return errors.As(err, target) }
+
+// NewSecret returns a new token secret: "hf_" and 256 random bits.
+func NewSecret() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("httpapi: crypto/rand failed: " + err.Error())
+	}
+	return "hf_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// tokenCreated is the only response that ever shows a token's secret.
+type tokenCreated struct {
+	vault.Token
+	Secret string `json:"token"`
+}
+
+// createToken handles POST /api/v2/tokens (admin).
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	body, err := readJSONBody(w, r)
+	if err != nil {
+		return err
+	}
+	obj, err := vault.DecodeObject(body, "request body")
+	if err != nil {
+		return err
+	}
+	var p vault.Problems
+	f := vault.NewFields(obj, "", &p)
+	name, ok := f.String("name", "export-bot")
+	if !ok {
+		if _, present := obj["name"]; !present {
+			f.Require("name", `"export-bot"`)
+		}
+	} else if name == "" || len(name) > 100 || strings.ContainsAny(name, "\r\n\t") {
+		p.Add("name", "invalid_length", `must be 1 to 100 characters, e.g. "export-bot"`)
+	}
+	var perms []vault.Permission
+	if arr, ok := f.Array("permissions", `["recording:view", "recording:export"]`); ok {
+		for i, raw := range arr {
+			var s string
+			if err := jsonString(raw, &s); err != nil || !vault.ValidPermission(s) {
+				known := make([]string, len(vault.Permissions))
+				for i, p := range vault.Permissions {
+					known[i] = string(p)
+				}
+				p.Add("permissions["+itoa(i)+"]", "invalid_enum", "must be one of "+strings.Join(known, ", ")+`, e.g. "recording:view"`)
+				continue
+			}
+			perms = append(perms, vault.Permission(s))
+		}
+		if len(arr) == 0 {
+			p.Add("permissions", "required", `must list at least one permission, e.g. ["recording:view"]`)
+		}
+	} else if _, present := obj["permissions"]; !present {
+		f.Require("permissions", `["recording:view", "recording:export"]`)
+	}
+	f.RejectUnknown("name, permissions", nil)
+	if err := p.Err(); err != nil {
+		return err
+	}
+	now := s.now()
+	secret := NewSecret()
+	t, err := s.cfg.Store.CreateToken(r.Context(), store.CreateTokenParams{ID: vault.NewID("tok", now), Name: name, Permissions: perms, SecretHash: HashSecret(secret), Actor: tok.ID, Now: now})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, tokenCreated{Token: t, Secret: secret})
+	return nil
+}

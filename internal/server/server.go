@@ -1,0 +1,308 @@
+// Package server assembles a running holdfast server from its parts: the
+// metadata store, blob store, signing key, processor, audit log and HTTP
+// API. `holdfast serve` and `holdfast demo` both start one.
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/holdfast/holdfast/internal/audit"
+	"github.com/holdfast/holdfast/internal/auditlog"
+	"github.com/holdfast/holdfast/internal/blob"
+	"github.com/holdfast/holdfast/internal/blob/fsblob"
+	"github.com/holdfast/holdfast/internal/faults"
+	"github.com/holdfast/holdfast/internal/httpapi"
+	"github.com/holdfast/holdfast/internal/processor"
+	"github.com/holdfast/holdfast/internal/store"
+	"github.com/holdfast/holdfast/internal/store/sqlitestore"
+	"github.com/holdfast/holdfast/internal/vault"
+)
+
+// Config is the server configuration of contract §2.
+type Config struct {
+	Listen         string
+	DataDir        string
+	DatabaseURL    string // "" = SQLite in DataDir
+	BlobURL        string // "" = file://<data>/blobs
+	SigningKeyFile string // "" = <data>/signing-key
+	BootstrapToken string // "" = generate into <data>/bootstrap-token if no token exists
+	Faults         string
+	MaxUploadBytes int64
+	RateLimit      float64
+	RateBurst      int
+	Logger         *slog.Logger
+	Clock          vault.Clock
+}
+
+// ConfigError reports configuration that cannot work; the CLI exits 2.
+type ConfigError struct{ Msg string }
+
+func (e *ConfigError) Error() string { return e.Msg }
+
+// App is an assembled server. Run serves until its context ends.
+type App struct {
+	cfg       Config
+	log       *slog.Logger
+	Store     store.Store
+	Blobs     blob.Store
+	Audit     *auditlog.Log
+	Processor *processor.Processor
+	API       *httpapi.Server
+	// BootstrapSecret is the admin token created at first start, if this
+	// start created one ("" otherwise).
+	BootstrapSecret string
+
+	auditMu  sync.Mutex
+	auditErr error
+}
+
+// Open builds the server: it opens the stores, loads or creates the
+// signing key, ensures an admin token exists and checks the audit log.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = vault.SystemClock{}
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "./holdfast-data"
+	}
+	fc, err := faults.Parse(cfg.Faults)
+	if err != nil {
+		return nil, &ConfigError{Msg: err.Error()}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, &ConfigError{Msg: fmt.Sprintf("data directory %s: %v", cfg.DataDir, err)}
+	}
+	a := &App{cfg: cfg, log: cfg.Logger}
+	a.Store, err = openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Blobs, err = openBlobs(cfg)
+	if err != nil {
+		a.Store.Close()
+		return nil, err
+	}
+	keyPath := cfg.SigningKeyFile
+	if keyPath == "" {
+		keyPath = filepath.Join(cfg.DataDir, "signing-key")
+	}
+	key, err := audit.LoadOrCreateKey(keyPath)
+	if err != nil {
+		a.Store.Close()
+		return nil, &ConfigError{Msg: fmt.Sprintf("signing key %s: %v", keyPath, err)}
+	}
+	signer, err := audit.NewSigner(audit.DefaultOrigin(key.Public().(ed25519.PublicKey)), key)
+	if err != nil {
+		a.Store.Close()
+		return nil, fmt.Errorf("server: signer: %w", err)
+	}
+	a.Audit = &auditlog.Log{Store: a.Store, Signer: signer}
+	if err := a.bootstrapToken(ctx); err != nil {
+		a.Store.Close()
+		return nil, err
+	}
+	if err := a.Store.ClearIdempotencyReservations(ctx); err != nil {
+		a.Store.Close()
+		return nil, err
+	}
+	a.checkAudit(ctx)
+	injector := faults.NewInjector(fc, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x686f6c64)))
+	a.Processor = processor.New(processor.Config{Store: a.Store, Blobs: a.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, Delay: fc.ProcessingDelay})
+	a.API = httpapi.New(httpapi.Config{
+		Store: a.Store, Blobs: a.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, Processor: a.Processor,
+		Audit: a.Audit, Faults: injector, MaxUploadBytes: cfg.MaxUploadBytes,
+		RateLimit: rateLimit(cfg.RateLimit), RateBurst: cfg.RateBurst,
+		AuditStatus: func() error { a.auditMu.Lock(); defer a.auditMu.Unlock(); return a.auditErr },
+	})
+	return a, nil
+}
+
+func openStore(ctx context.Context, cfg Config) (store.Store, error) {
+	u := cfg.DatabaseURL
+	switch {
+	case u == "":
+		return sqlitestore.Open(ctx, filepath.Join(cfg.DataDir, "holdfast.db"))
+	case strings.HasPrefix(u, "sqlite://"):
+		return sqlitestore.Open(ctx, strings.TrimPrefix(u, "sqlite://"))
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return nil, &ConfigError{Msg: "database: PostgreSQL is not supported by this build yet; leave --database unset to use the embedded SQLite database"}
+	}
+	return nil, &ConfigError{Msg: fmt.Sprintf("database: %q is not a supported URL; use sqlite://PATH or leave it unset", u)}
+}
+
+func openBlobs(cfg Config) (blob.Store, error) {
+	u := cfg.BlobURL
+	if u == "" {
+		return fsblob.Open(filepath.Join(cfg.DataDir, "blobs"))
+	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		return nil, &ConfigError{Msg: fmt.Sprintf("blobs: %q is not a URL: %v", u, err)}
+	}
+	switch pu.Scheme {
+	case "file":
+		return fsblob.Open(pu.Path)
+	case "s3":
+		return nil, &ConfigError{Msg: "blobs: S3 is not supported by this build yet; leave --blobs unset to use file://<data>/blobs"}
+	}
+	return nil, &ConfigError{Msg: fmt.Sprintf("blobs: unsupported scheme %q; use file:///path", pu.Scheme)}
+}
+
+func rateLimit(v float64) rate.Limit { return rate.Limit(v) }
+
+// bootstrapToken ensures an admin token exists (contract §2).
+func (a *App) bootstrapToken(ctx context.Context) error {
+	now := a.cfg.Clock.Now()
+	if secret := a.cfg.BootstrapToken; secret != "" {
+		_, err := a.Store.TokenBySecretHash(ctx, httpapi.HashSecret(secret))
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, vault.ErrNotFound) {
+			return err
+		}
+		_, err = a.Store.CreateToken(ctx, store.CreateTokenParams{ID: vault.NewID("tok", now), Name: "bootstrap", Permissions: []vault.Permission{vault.PermAdmin},
+			SecretHash: httpapi.HashSecret(secret), Actor: "system", Now: now})
+		return err
+	}
+	n, err := a.Store.CountTokens(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	secret := httpapi.NewSecret()
+	path := filepath.Join(a.cfg.DataDir, "bootstrap-token")
+	if err := writeFileSync(path, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("server: bootstrap token: %w", err)
+	}
+	if _, err := a.Store.CreateToken(ctx, store.CreateTokenParams{ID: vault.NewID("tok", now), Name: "bootstrap", Permissions: []vault.Permission{vault.PermAdmin},
+		SecretHash: httpapi.HashSecret(secret), Actor: "system", Now: now}); err != nil {
+		return err
+	}
+	a.BootstrapSecret = secret
+	a.log.Info("created bootstrap admin token", "file", path)
+	return nil
+}
+
+func writeFileSync(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// checkAudit verifies the log against the last checkpoint; a mismatch is
+// logged loudly and fails /readyz.
+func (a *App) checkAudit(ctx context.Context) {
+	problems, err := a.Audit.SelfCheck(ctx)
+	a.auditMu.Lock()
+	defer a.auditMu.Unlock()
+	switch {
+	case err != nil:
+		a.auditErr = fmt.Errorf("audit self-check could not run: %w", err)
+	case len(problems) > 0:
+		a.auditErr = fmt.Errorf("audit log does not match its last signed checkpoint: %s (and %d problem(s) in all)", problems[0].String(), len(problems))
+	}
+	if a.auditErr != nil {
+		for _, p := range problems {
+			a.log.Error("AUDIT LOG TAMPERING OR CORRUPTION DETECTED", "index", p.Index, "problem", p.Message)
+		}
+		a.log.Error("AUDIT LOG CHECK FAILED; /readyz will report not ready", "err", a.auditErr)
+	}
+}
+
+// Run serves on ln until ctx ends, then shuts down gracefully, writing a
+// final checkpoint.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := a.Processor.Run(ctx); err != nil {
+			a.log.Error("processor stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		a.checkpointLoop(ctx)
+	}()
+	srv := &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("listening on " + ln.Addr().String())
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	_ = srv.Shutdown(shutCtx)
+	cancel()
+	wg.Wait()
+	if _, _, cerr := a.Audit.Checkpoint(shutCtx); cerr != nil {
+		a.log.Error("final checkpoint failed", "err", cerr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// checkpointLoop signs a checkpoint every few seconds while the log grows.
+func (a *App) checkpointLoop(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	var last int64 = -1
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		size, err := a.Store.AuditSize(ctx)
+		if err != nil || size == last {
+			continue
+		}
+		if _, _, err := a.Audit.Checkpoint(ctx); err != nil {
+			a.log.Warn("checkpoint failed", "err", err)
+			continue
+		}
+		last = size
+	}
+}
+
+// Close releases the stores.
+func (a *App) Close() error { return a.Store.Close() }

@@ -1,0 +1,394 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/holdfast/holdfast/internal/store"
+	"github.com/holdfast/holdfast/internal/vault"
+)
+
+const holdColumns = `id, case_id, hold_reason, hold_date, applied_at, applied_by, released_at, released_by, release_reason, filter, include_future`
+
+func scanHold(sc rowScanner) (vault.Hold, error) {
+	var h vault.Hold
+	var hd, at int64
+	var rel sql.NullInt64
+	var filter sql.NullString
+	var future int
+	if err := sc.Scan(&h.HoldID, &h.CaseID, &h.HoldReason, &hd, &at, &h.AppliedBy, &rel, &h.ReleasedBy, &h.ReleaseReason, &filter, &future); err != nil {
+		return h, err
+	}
+	h.HoldDate, h.AppliedAt = fromNanos(hd), fromNanos(at)
+	h.ReleasedAt = ptrTime(rel)
+	h.Active = h.ReleasedAt == nil
+	h.IncludeFuture = future != 0
+	if filter.Valid && filter.String != "" {
+		var f vault.RecordingFilter
+		if err := json.Unmarshal([]byte(filter.String), &f); err != nil {
+			return h, fmt.Errorf("hold %s filter: %w", h.HoldID, err)
+		}
+		h.Filter = &f
+	}
+	return h, nil
+}
+
+// lockRecordings locks the listed recordings (where the dialect can) and
+// returns which of them exist.
+func (s *Store) lockRecordings(ctx context.Context, tx *sql.Tx, ids []string) (map[string]bool, error) {
+	found := map[string]bool{}
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		var a args
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM recordings WHERE id IN `+a.in(part)+s.d.ForUpdate, a.v...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+func (s *Store) insertHold(ctx context.Context, tx *sql.Tx, id string, spec store.HoldSpec, filter *vault.RecordingFilter, future bool, actor string, now int64) error {
+	var fj sql.NullString
+	if filter != nil {
+		b, err := json.Marshal(filter)
+		if err != nil {
+			return err
+		}
+		fj = sql.NullString{String: string(b), Valid: true}
+	}
+	fut := 0
+	if future {
+		fut = 1
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO holds (`+holdColumns+`) VALUES ($1, $2, $3, $4, $5, $6, NULL, '', '', $7, $8)`,
+		id, spec.CaseID, spec.HoldReason, nanos(spec.HoldDate), now, actor, fj, fut)
+	return err
+}
+
+// ApplyRecordingHolds places (or releases) holds per recording, atomically:
+// an unknown id rejects the whole request and changes nothing. Items that
+// share the same case, reason and date share one new hold.
+func (s *Store) ApplyRecordingHolds(ctx context.Context, p store.ApplyRecordingHoldsParams) (store.ApplyRecordingHoldsResult, error) {
+	res := store.ApplyRecordingHoldsResult{Results: make([]store.RecordingHoldResult, len(p.Items))}
+	var verr error
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		ids := make([]string, 0, len(p.Items))
+		for _, it := range p.Items {
+			ids = append(ids, it.RecordingID)
+		}
+		found, err := s.lockRecordings(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		var probs vault.Problems
+		for i, it := range p.Items {
+			if !found[it.RecordingID] {
+				probs.Add(fmt.Sprintf("recordings[%d].id", i), "not_found", fmt.Sprintf("no recording has id %q; list recordings with GET /api/v2/recordings", it.RecordingID))
+			}
+		}
+		if verr = probs.Err(); verr != nil {
+			return verr
+		}
+		now := nanos(p.Now)
+		newHolds := map[store.HoldSpec]string{}
+		type pending struct{ holdID, recID string }
+		var adds []pending
+		for i, it := range p.Items {
+			active, err := s.activeHoldRefs(ctx, tx, it.RecordingID)
+			if err != nil {
+				return err
+			}
+			r := &res.Results[i]
+			r.ID = it.RecordingID
+			if it.Release {
+				r.Status = "not_held"
+				for _, h := range active {
+					if h.CaseID != it.Spec.CaseID {
+						continue
+					}
+					if _, err := tx.ExecContext(ctx, `UPDATE hold_recordings SET released_at = $1, released_by = $2, release_reason = $3 WHERE hold_id = $4 AND recording_id = $5`,
+						now, p.Actor, it.ReleaseReason, h.HoldID, it.RecordingID); err != nil {
+						return err
+					}
+					if _, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.released", Actor: p.Actor, Subject: h.HoldID,
+						Data: map[string]any{"hold_id": h.HoldID, "case_id": h.CaseID, "recording_ids": []string{it.RecordingID}, "release_reason": it.ReleaseReason}}); err != nil {
+						return err
+					}
+					r.Status, r.HoldID = "released", h.HoldID
+				}
+				continue
+			}
+			already := ""
+			for _, h := range active {
+				if h.CaseID == it.Spec.CaseID && (h.CaseID != "" || h.HoldReason == it.Spec.HoldReason) {
+					already = h.HoldID
+					break
+				}
+			}
+			if already != "" {
+				r.Status, r.HoldID = "already_held", already
+				continue
+			}
+			hid, ok := newHolds[it.Spec]
+			if !ok {
+				hid = p.NewID()
+				if err := s.insertHold(ctx, tx, hid, it.Spec, nil, false, p.Actor, now); err != nil {
+					return err
+				}
+				newHolds[it.Spec] = hid
+			}
+			adds = append(adds, pending{hid, it.RecordingID})
+			r.Status, r.HoldID = "held", hid
+			res.Held++
+		}
+		byHold := map[string][]string{}
+		for _, a := range adds {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) VALUES ($1, $2, $3)`, a.holdID, a.recID, now); err != nil {
+				return err
+			}
+			byHold[a.holdID] = append(byHold[a.holdID], a.recID)
+		}
+		specs := make([]store.HoldSpec, 0, len(newHolds))
+		for spec := range newHolds {
+			specs = append(specs, spec)
+		}
+		sort.Slice(specs, func(i, j int) bool { return newHolds[specs[i]] < newHolds[specs[j]] })
+		for _, spec := range specs {
+			hid := newHolds[spec]
+			if _, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.applied", Actor: p.Actor, Subject: hid,
+				Data: holdAuditData(hid, spec, nil, false, byHold[hid], nil)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if verr != nil {
+		return store.ApplyRecordingHoldsResult{}, verr
+	}
+	if err != nil {
+		return store.ApplyRecordingHoldsResult{}, fmt.Errorf("%s: apply recording holds: %w", s.d.Name, err)
+	}
+	return res, nil
+}
+
+func holdAuditData(id string, spec store.HoldSpec, f *vault.RecordingFilter, future bool, recIDs []string, extra map[string]any) map[string]any {
+	if recIDs == nil {
+		recIDs = []string{}
+	}
+	d := map[string]any{"hold_id": id, "case_id": spec.CaseID, "hold_reason": spec.HoldReason, "hold_date": vault.FormatTime(spec.HoldDate),
+		"include_future": future, "recording_ids": recIDs, "recording_count": len(recIDs)}
+	if f != nil {
+		d["filter"] = f
+	}
+	for k, v := range extra {
+		d[k] = v
+	}
+	return d
+}
+
+// CreateHold places a hold on every recording the filter matches, in one
+// transaction. Unknown ids in filter.record_ids reject the request.
+func (s *Store) CreateHold(ctx context.Context, p store.CreateHoldParams) (vault.Hold, error) {
+	var verr error
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		verr, err = s.createHoldTx(ctx, tx, p)
+		if verr != nil {
+			return verr
+		}
+		return err
+	})
+	if verr != nil {
+		return vault.Hold{}, verr
+	}
+	if err != nil {
+		return vault.Hold{}, fmt.Errorf("%s: create hold: %w", s.d.Name, err)
+	}
+	return s.GetHold(ctx, p.HoldID)
+}
+
+// createHoldTx is CreateHold inside an open transaction, so an export job
+// can place its hold in the transaction that creates the job. It returns
+// a validation error separately from backend failures.
+func (s *Store) createHoldTx(ctx context.Context, tx *sql.Tx, p store.CreateHoldParams) (verr error, err error) {
+	f := p.Filter
+	if len(f.RecordIDs) > 0 {
+		found, err := s.lockRecordings(ctx, tx, f.RecordIDs)
+		if err != nil {
+			return nil, err
+		}
+		var probs vault.Problems
+		for i, id := range f.RecordIDs {
+			if !found[id] {
+				probs.Add(fmt.Sprintf("filter.record_ids[%d]", i), "not_found", fmt.Sprintf("no recording has id %q; list recordings with GET /api/v2/recordings", id))
+			}
+		}
+		if verr := probs.Err(); verr != nil {
+			return verr, nil
+		}
+	}
+	ids, err := s.matchIDs(ctx, tx, f)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.lockRecordings(ctx, tx, ids); err != nil {
+		return nil, err
+	}
+	now := nanos(p.Now)
+	if err := s.insertHold(ctx, tx, p.HoldID, p.Spec, &f, p.IncludeFuture, p.Actor, now); err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) VALUES ($1, $2, $3)`, p.HoldID, id, now); err != nil {
+			return nil, err
+		}
+	}
+	_, err = s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.applied", Actor: p.Actor, Subject: p.HoldID,
+		Data: holdAuditData(p.HoldID, p.Spec, &f, p.IncludeFuture, ids, p.Extra)})
+	return nil, err
+}
+
+// matchIDs returns the ids of every recording a filter selects, in id
+// order.
+func (s *Store) matchIDs(ctx context.Context, q querier, f vault.RecordingFilter) ([]string, error) {
+	lp := store.ListRecordingsParams{From: f.From, To: f.To, CaseID: f.CaseID, IDs: f.RecordIDs}
+	var a args
+	rows, err := q.QueryContext(ctx, `SELECT id FROM recordings`+recordingWhere(&a, f.MediaType, &lp)+` ORDER BY id`, a.v...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// ReleaseHold releases one hold. Releasing an already released hold is
+// not an error; it returns the hold as it is.
+func (s *Store) ReleaseHold(ctx context.Context, p store.ReleaseHoldParams) (vault.Hold, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		h, err := scanHold(tx.QueryRowContext(ctx, `SELECT `+holdColumns+` FROM holds WHERE id = $1`+s.d.ForUpdate, p.HoldID))
+		if isNoRows(err) {
+			return vault.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if !h.Active {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE holds SET released_at = $1, released_by = $2, release_reason = $3 WHERE id = $4`, nanos(p.Now), p.Actor, p.Reason, p.HoldID); err != nil {
+			return err
+		}
+		_, err = s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.released", Actor: p.Actor, Subject: p.HoldID,
+			Data: map[string]any{"hold_id": p.HoldID, "case_id": h.CaseID, "release_reason": p.Reason}})
+		return err
+	})
+	if err == vault.ErrNotFound {
+		return vault.Hold{}, err
+	}
+	if err != nil {
+		return vault.Hold{}, fmt.Errorf("%s: release hold: %w", s.d.Name, err)
+	}
+	return s.GetHold(ctx, p.HoldID)
+}
+
+// GetHold returns a hold and the recordings it still covers.
+func (s *Store) GetHold(ctx context.Context, id string) (vault.Hold, error) {
+	h, err := scanHold(s.db.QueryRowContext(ctx, `SELECT `+holdColumns+` FROM holds WHERE id = $1`, id))
+	if isNoRows(err) {
+		return vault.Hold{}, vault.ErrNotFound
+	}
+	if err != nil {
+		return vault.Hold{}, fmt.Errorf("%s: get hold: %w", s.d.Name, err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT recording_id FROM hold_recordings WHERE hold_id = $1 AND released_at IS NULL ORDER BY recording_id`, id)
+	if err != nil {
+		return vault.Hold{}, fmt.Errorf("%s: get hold: %w", s.d.Name, err)
+	}
+	defer rows.Close()
+	h.RecordingIDs = []string{}
+	for rows.Next() {
+		var rid string
+		if err := rows.Scan(&rid); err != nil {
+			return vault.Hold{}, err
+		}
+		h.RecordingIDs = append(h.RecordingIDs, rid)
+	}
+	h.RecordingCount = len(h.RecordingIDs)
+	return h, rows.Err()
+}
+
+// ListHolds returns one page of holds in id order.
+func (s *Store) ListHolds(ctx context.Context, p store.ListHoldsParams) ([]vault.Hold, string, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var a args
+	q := `SELECT ` + holdColumns + `, (SELECT COUNT(*) FROM hold_recordings hr WHERE hr.hold_id = holds.id AND hr.released_at IS NULL) FROM holds WHERE 1 = 1`
+	if p.CaseID != "" {
+		q += ` AND case_id = ` + a.add(p.CaseID)
+	}
+	if p.Cursor != "" {
+		q += ` AND id > ` + a.add(p.Cursor)
+	}
+	q += ` ORDER BY id LIMIT ` + a.add(limit+1)
+	rows, err := s.db.QueryContext(ctx, q, a.v...)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: list holds: %w", s.d.Name, err)
+	}
+	defer rows.Close()
+	out := []vault.Hold{}
+	for rows.Next() {
+		var h vault.Hold
+		var hd, at int64
+		var rel sql.NullInt64
+		var filter sql.NullString
+		var future int
+		if err := rows.Scan(&h.HoldID, &h.CaseID, &h.HoldReason, &hd, &at, &h.AppliedBy, &rel, &h.ReleasedBy, &h.ReleaseReason, &filter, &future, &h.RecordingCount); err != nil {
+			return nil, "", fmt.Errorf("%s: list holds: %w", s.d.Name, err)
+		}
+		h.HoldDate, h.AppliedAt, h.ReleasedAt = fromNanos(hd), fromNanos(at), ptrTime(rel)
+		h.Active, h.IncludeFuture = h.ReleasedAt == nil, future != 0
+		if filter.Valid && filter.String != "" {
+			var f vault.RecordingFilter
+			if json.Unmarshal([]byte(filter.String), &f) == nil {
+				h.Filter = &f
+			}
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("%s: list holds: %w", s.d.Name, err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].HoldID
+	}
+	return out, next, nil
+}

@@ -1,0 +1,97 @@
+package sqlstore
+
+// Migrations is the portable schema, one step per version. Types are kept
+// to TEXT, INTEGER and BIGINT so the same statements run on SQLite and
+// PostgreSQL; times are Unix nanoseconds in UTC.
+var Migrations = []string{
+	// 1: tokens, recordings, holds, idempotency, audit log.
+	`
+CREATE TABLE tokens (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	permissions TEXT NOT NULL,
+	secret_hash TEXT NOT NULL UNIQUE,
+	created_at BIGINT NOT NULL
+);
+CREATE TABLE recordings (
+	id TEXT PRIMARY KEY,
+	media_type TEXT NOT NULL,
+	status TEXT NOT NULL,
+	failure_reason TEXT NOT NULL DEFAULT '',
+	call_id TEXT NOT NULL DEFAULT '',
+	started_at BIGINT NOT NULL,
+	ended_at BIGINT,
+	duration_ms BIGINT,
+	direction TEXT NOT NULL DEFAULT '',
+	participants TEXT NOT NULL,
+	labels TEXT NOT NULL,
+	size_bytes BIGINT NOT NULL,
+	sha256 TEXT NOT NULL,
+	sha512 TEXT NOT NULL,
+	media_format TEXT NOT NULL,
+	codec TEXT NOT NULL DEFAULT '',
+	sample_rate INTEGER NOT NULL DEFAULT 0,
+	channels INTEGER NOT NULL DEFAULT 0,
+	ingested_at BIGINT NOT NULL,
+	completed_at BIGINT
+);
+CREATE INDEX recordings_started_at ON recordings (started_at);
+CREATE INDEX recordings_status ON recordings (status);
+CREATE INDEX recordings_sha256 ON recordings (sha256);
+CREATE TABLE holds (
+	id TEXT PRIMARY KEY,
+	case_id TEXT NOT NULL DEFAULT '',
+	hold_reason TEXT NOT NULL,
+	hold_date BIGINT NOT NULL,
+	applied_at BIGINT NOT NULL,
+	applied_by TEXT NOT NULL,
+	released_at BIGINT,
+	released_by TEXT NOT NULL DEFAULT '',
+	release_reason TEXT NOT NULL DEFAULT '',
+	filter TEXT,
+	include_future INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX holds_case_id ON holds (case_id);
+CREATE TABLE hold_recordings (
+	hold_id TEXT NOT NULL REFERENCES holds (id),
+	recording_id TEXT NOT NULL,
+	applied_at BIGINT NOT NULL,
+	released_at BIGINT,
+	released_by TEXT NOT NULL DEFAULT '',
+	release_reason TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (hold_id, recording_id)
+);
+CREATE INDEX hold_recordings_recording_id ON hold_recordings (recording_id);
+CREATE TABLE idempotency_keys (
+	token_id TEXT NOT NULL,
+	route TEXT NOT NULL,
+	idem_key TEXT NOT NULL,
+	state TEXT NOT NULL,
+	fingerprint TEXT NOT NULL,
+	resource_id TEXT NOT NULL,
+	status INTEGER NOT NULL,
+	created_at BIGINT NOT NULL,
+	PRIMARY KEY (token_id, route, idem_key)
+);
+CREATE TABLE audit_head (
+	id INTEGER PRIMARY KEY,
+	size BIGINT NOT NULL
+);
+INSERT INTO audit_head (id, size) VALUES (1, 0);
+CREATE TABLE audit_entries (
+	idx BIGINT PRIMARY KEY,
+	time BIGINT NOT NULL,
+	type TEXT NOT NULL,
+	actor TEXT NOT NULL,
+	subject TEXT NOT NULL,
+	data TEXT NOT NULL
+);
+CREATE TABLE audit_hashes (
+	id BIGINT PRIMARY KEY,
+	hash TEXT NOT NULL
+);
+CREATE TABLE audit_checkpoints (
+	size BIGINT PRIMARY KEY,
+	signed TEXT NOT NULL
+)`,
+}

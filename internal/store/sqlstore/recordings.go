@@ -1,0 +1,401 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/holdfast/holdfast/internal/store"
+	"github.com/holdfast/holdfast/internal/vault"
+)
+
+const recordingColumns = `id, media_type, status, failure_reason, call_id, started_at, ended_at, duration_ms, direction, participants, labels,
+	size_bytes, sha256, sha512, media_format, codec, sample_rate, channels, ingested_at, completed_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanRecording(sc rowScanner) (vault.Recording, error) {
+	var r vault.Recording
+	var status, parts, labels string
+	var started, ingested int64
+	var ended, completed, dur sql.NullInt64
+	err := sc.Scan(&r.ID, &r.MediaType, &status, &r.FailureReason, &r.CallID, &started, &ended, &dur, &r.Direction, &parts, &labels,
+		&r.Content.SizeBytes, &r.Content.SHA256, &r.Content.SHA512, &r.Content.MediaFormat, &r.Content.Codec, &r.Content.SampleRate, &r.Content.Channels,
+		&ingested, &completed)
+	if err != nil {
+		return r, err
+	}
+	r.Status = vault.Status(status)
+	r.StartedAt = fromNanos(started)
+	r.EndedAt = ptrTime(ended)
+	if dur.Valid {
+		d := dur.Int64
+		r.DurationMS = &d
+	}
+	r.IngestedAt = fromNanos(ingested)
+	r.CompletedAt = ptrTime(completed)
+	if err := json.Unmarshal([]byte(parts), &r.Participants); err != nil {
+		return r, fmt.Errorf("recording %s participants: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(labels), &r.Labels); err != nil {
+		return r, fmt.Errorf("recording %s labels: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// CreateRecording stores a new recording and attaches matching
+// include_future holds, all in one transaction with its audit entries.
+func (s *Store) CreateRecording(ctx context.Context, p store.CreateRecordingParams) (vault.Recording, error) {
+	r := p.Recording
+	r.Normalize()
+	parts, _ := json.Marshal(r.Participants)
+	labels, _ := json.Marshal(r.Labels)
+	var dur sql.NullInt64
+	if r.DurationMS != nil {
+		dur = sql.NullInt64{Int64: *r.DurationMS, Valid: true}
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO recordings (`+recordingColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+			r.ID, r.MediaType, string(r.Status), r.FailureReason, r.CallID, nanos(r.StartedAt), nullNanos(r.EndedAt), dur, r.Direction, string(parts), string(labels),
+			r.Content.SizeBytes, r.Content.SHA256, r.Content.SHA512, r.Content.MediaFormat, r.Content.Codec, r.Content.SampleRate, r.Content.Channels,
+			nanos(r.IngestedAt), nullNanos(r.CompletedAt))
+		if err != nil {
+			return err
+		}
+		held, err := s.attachFutureHolds(ctx, tx, r, p.Actor)
+		if err != nil {
+			return err
+		}
+		if _, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: r.IngestedAt, Type: "recording.ingested", Actor: p.Actor, Subject: r.ID,
+			Data: map[string]any{"media_type": r.MediaType, "call_id": r.CallID, "started_at": vault.FormatTime(r.StartedAt),
+				"size_bytes": r.Content.SizeBytes, "sha256": r.Content.SHA256, "sha512": r.Content.SHA512, "hold_ids": held}}); err != nil {
+			return err
+		}
+		return completeIdempotency(ctx, tx, p.Idempotency, r.ID)
+	})
+	if err != nil {
+		return vault.Recording{}, fmt.Errorf("%s: create recording: %w", s.d.Name, err)
+	}
+	return s.GetRecording(ctx, r.ID)
+}
+
+// attachFutureHolds adds the new recording to every active include_future
+// hold whose filter matches it.
+func (s *Store) attachFutureHolds(ctx context.Context, tx *sql.Tx, r vault.Recording, actor string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, filter FROM holds WHERE include_future = 1 AND released_at IS NULL`)
+	if err != nil {
+		return nil, err
+	}
+	type cand struct {
+		id     string
+		filter string
+	}
+	var cands []cand
+	for rows.Next() {
+		var c cand
+		if err := rows.Scan(&c.id, &c.filter); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		cands = append(cands, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	held := []string{}
+	for _, c := range cands {
+		var f vault.RecordingFilter
+		if err := json.Unmarshal([]byte(c.filter), &f); err != nil {
+			return nil, fmt.Errorf("hold %s filter: %w", c.id, err)
+		}
+		if !f.Matches(r.MediaType, r.StartedAt) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) VALUES ($1, $2, $3)`, c.id, r.ID, nanos(r.IngestedAt)); err != nil {
+			return nil, err
+		}
+		held = append(held, c.id)
+	}
+	return held, nil
+}
+
+// GetRecording returns one recording with its active holds.
+func (s *Store) GetRecording(ctx context.Context, id string) (vault.Recording, error) {
+	r, err := scanRecording(s.db.QueryRowContext(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE id = $1`, id))
+	if isNoRows(err) {
+		return vault.Recording{}, vault.ErrNotFound
+	}
+	if err != nil {
+		return vault.Recording{}, fmt.Errorf("%s: get recording: %w", s.d.Name, err)
+	}
+	recs := []vault.Recording{r}
+	if err := s.loadHolds(ctx, s.db, recs); err != nil {
+		return vault.Recording{}, fmt.Errorf("%s: get recording: %w", s.d.Name, err)
+	}
+	return recs[0], nil
+}
+
+// loadHolds fills the active holds of each recording.
+func (s *Store) loadHolds(ctx context.Context, q querier, recs []vault.Recording) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(recs))
+	pos := make(map[string]int, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+		pos[r.ID] = i
+	}
+	var a args
+	rows, err := q.QueryContext(ctx, `SELECT hr.recording_id, h.id, h.case_id, h.hold_reason, h.hold_date, hr.applied_at
+		FROM hold_recordings hr JOIN holds h ON h.id = hr.hold_id
+		WHERE hr.recording_id IN `+a.in(ids)+` AND hr.released_at IS NULL AND h.released_at IS NULL
+		ORDER BY hr.applied_at, h.id`, a.v...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rid string
+		var h vault.HoldRef
+		var hd, at int64
+		if err := rows.Scan(&rid, &h.HoldID, &h.CaseID, &h.HoldReason, &hd, &at); err != nil {
+			return err
+		}
+		h.HoldDate, h.AppliedAt = fromNanos(hd), fromNanos(at)
+		i := pos[rid]
+		recs[i].Holds = append(recs[i].Holds, h)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range recs {
+		recs[i].Normalize()
+	}
+	return nil
+}
+
+// recordingWhere builds the WHERE clause shared by listing and hold
+// filters.
+func recordingWhere(a *args, mediaType string, f *store.ListRecordingsParams) string {
+	var conds []string
+	if mediaType != "" {
+		conds = append(conds, "media_type = "+a.add(mediaType))
+	}
+	if f.From != nil {
+		conds = append(conds, "started_at >= "+a.add(nanos(*f.From)))
+	}
+	if f.To != nil {
+		conds = append(conds, "started_at < "+a.add(nanos(*f.To)))
+	}
+	if f.Status != "" {
+		conds = append(conds, "status = "+a.add(f.Status))
+	}
+	if f.CaseID != "" {
+		conds = append(conds, `id IN (SELECT hr.recording_id FROM hold_recordings hr JOIN holds h ON h.id = hr.hold_id
+			WHERE h.case_id = `+a.add(f.CaseID)+` AND hr.released_at IS NULL AND h.released_at IS NULL)`)
+	}
+	if len(f.IDs) > 0 {
+		conds = append(conds, "id IN "+a.in(f.IDs))
+	}
+	if f.Cursor != "" {
+		conds = append(conds, "id > "+a.add(f.Cursor))
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// ListRecordings returns one page of recordings in id order and the cursor
+// of the next page ("" on the last).
+func (s *Store) ListRecordings(ctx context.Context, p store.ListRecordingsParams) ([]vault.Recording, string, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var a args
+	q := `SELECT ` + recordingColumns + ` FROM recordings` + recordingWhere(&a, p.MediaType, &p) + ` ORDER BY id LIMIT ` + a.add(limit+1)
+	rows, err := s.db.QueryContext(ctx, q, a.v...)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: list recordings: %w", s.d.Name, err)
+	}
+	var recs []vault.Recording
+	for rows.Next() {
+		r, err := scanRecording(rows)
+		if err != nil {
+			rows.Close()
+			return nil, "", fmt.Errorf("%s: list recordings: %w", s.d.Name, err)
+		}
+		recs = append(recs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("%s: list recordings: %w", s.d.Name, err)
+	}
+	next := ""
+	if len(recs) > limit {
+		recs = recs[:limit]
+		next = recs[limit-1].ID
+	}
+	if err := s.loadHolds(ctx, s.db, recs); err != nil {
+		return nil, "", fmt.Errorf("%s: list recordings: %w", s.d.Name, err)
+	}
+	if recs == nil {
+		recs = []vault.Recording{}
+	}
+	return recs, next, nil
+}
+
+// ProcessingIDs returns the ids of recordings still processing.
+func (s *Store) ProcessingIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM recordings WHERE status = 'processing' ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("%s: processing ids: %w", s.d.Name, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("%s: processing ids: %w", s.d.Name, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// FinishProcessing records the probe result of a processing recording.
+func (s *Store) FinishProcessing(ctx context.Context, p store.FinishProcessingParams) (vault.Recording, error) {
+	res := p.Result
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM recordings WHERE id = $1`+s.d.ForUpdate, p.ID).Scan(&status)
+		if isNoRows(err) {
+			return vault.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if status != string(vault.StatusProcessing) {
+			return nil
+		}
+		if res.OK {
+			_, err = tx.ExecContext(ctx, `UPDATE recordings SET status = 'completed', media_format = $1, codec = $2, sample_rate = $3, channels = $4, duration_ms = $5, completed_at = $6 WHERE id = $7`,
+				res.MediaFormat, res.Codec, res.SampleRate, res.Channels, res.DurationMS, nanos(p.Now), p.ID)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE recordings SET status = 'failed', failure_reason = $1, completed_at = $2 WHERE id = $3`, res.FailureReason, nanos(p.Now), p.ID)
+		}
+		if err != nil {
+			return err
+		}
+		ev := store.AuditEvent{Time: p.Now, Type: "recording.processed", Actor: "system", Subject: p.ID,
+			Data: map[string]any{"status": "completed", "media_format": res.MediaFormat, "codec": res.Codec, "sample_rate": res.SampleRate, "channels": res.Channels, "duration_ms": res.DurationMS}}
+		if !res.OK {
+			ev.Type = "recording.failed"
+			ev.Data = map[string]any{"status": "failed", "failure_reason": res.FailureReason}
+		}
+		_, err = s.appendAudit(ctx, tx, ev)
+		return err
+	})
+	if err == vault.ErrNotFound {
+		return vault.Recording{}, err
+	}
+	if err != nil {
+		return vault.Recording{}, fmt.Errorf("%s: finish processing: %w", s.d.Name, err)
+	}
+	return s.GetRecording(ctx, p.ID)
+}
+
+// activeHoldRefs returns the active holds on one recording, inside tx.
+func (s *Store) activeHoldRefs(ctx context.Context, tx *sql.Tx, id string) ([]vault.HoldRef, error) {
+	recs := []vault.Recording{{ID: id}}
+	if err := s.loadHolds(ctx, tx, recs); err != nil {
+		return nil, err
+	}
+	return recs[0].Holds, nil
+}
+
+// DeleteRecording removes a recording unless a hold is active on it. The
+// recording row is locked first, so a hold being placed concurrently either
+// sees the recording gone or blocks this delete until it commits.
+func (s *Store) DeleteRecording(ctx context.Context, p store.DeleteRecordingParams) (bool, error) {
+	var refused *vault.LegalHoldActiveError
+	var stillUsed bool
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var sha string
+		err := tx.QueryRowContext(ctx, `SELECT sha256 FROM recordings WHERE id = $1`+s.d.ForUpdate, p.ID).Scan(&sha)
+		if isNoRows(err) {
+			return vault.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		holds, err := s.activeHoldRefs(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		if len(holds) > 0 {
+			refused = &vault.LegalHoldActiveError{RecordingID: p.ID, Holds: holds}
+			ids := make([]string, len(holds))
+			for i, h := range holds {
+				ids[i] = h.HoldID
+			}
+			_, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "recording.delete_refused", Actor: p.Actor, Subject: p.ID,
+				Data: map[string]any{"hold_ids": ids}})
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM recordings WHERE id = $1`, p.ID); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings WHERE sha256 = $1`, sha).Scan(&n); err != nil {
+			return err
+		}
+		stillUsed = n > 0
+		_, err = s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "recording.deleted", Actor: p.Actor, Subject: p.ID,
+			Data: map[string]any{"sha256": sha}})
+		return err
+	})
+	if err == vault.ErrNotFound {
+		return false, err
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: delete recording: %w", s.d.Name, err)
+	}
+	if refused != nil {
+		return true, refused
+	}
+	return stillUsed, nil
+}
+
+// BlobReferenced reports whether any recording refers to the blob.
+func (s *Store) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings WHERE sha256 = $1`, sha256).Scan(&n); err != nil {
+		return false, fmt.Errorf("%s: blob referenced: %w", s.d.Name, err)
+	}
+	return n > 0, nil
+}
+
+// CountRecordingsByStatus counts recordings per status.
+func (s *Store) CountRecordingsByStatus(ctx context.Context) (map[vault.Status]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM recordings GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("%s: count recordings: %w", s.d.Name, err)
+	}
+	defer rows.Close()
+	out := map[vault.Status]int{vault.StatusProcessing: 0, vault.StatusCompleted: 0, vault.StatusFailed: 0}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[vault.Status(st)] = n
+	}
+	return out, rows.Err()
+}

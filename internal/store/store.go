@@ -1,0 +1,265 @@
+// Package store defines the metadata store of holdfast: the interface every
+// database backend implements, its parameter structs and its error rules.
+//
+// It is for the HTTP API, the processor and the export engine, which depend
+// only on this interface, and for the backends in sqlitestore and pgstore,
+// which all pass the one conformance suite in storetest.
+//
+// Every method that changes state appends the matching audit entry in the
+// same database transaction, so the audit log can never disagree with the
+// data it describes.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/holdfast/holdfast/internal/audit"
+	"github.com/holdfast/holdfast/internal/vault"
+)
+
+// Store is the metadata store. Implementations are safe for concurrent use.
+//
+// Error rules: a missing resource is vault.ErrNotFound; a delete of a held
+// recording is *vault.LegalHoldActiveError; validation of references (such
+// as unknown recording ids in a hold) is *vault.ValidationError. Other
+// errors are failures of the backend itself.
+type Store interface {
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+
+	// CreateToken stores a new token (by the hash of its secret).
+	CreateToken(ctx context.Context, p CreateTokenParams) (vault.Token, error)
+	// TokenBySecretHash finds the token whose secret hashes to hash.
+	TokenBySecretHash(ctx context.Context, hash string) (vault.Token, error)
+	// CountTokens returns how many tokens exist.
+	CountTokens(ctx context.Context) (int, error)
+
+	// CreateRecording stores a new recording in status processing and
+	// attaches every active include_future hold whose filter matches it.
+	// With p.Idempotency set, it also completes that idempotency key in the
+	// same transaction.
+	CreateRecording(ctx context.Context, p CreateRecordingParams) (vault.Recording, error)
+	// GetRecording returns one recording with its active holds.
+	GetRecording(ctx context.Context, id string) (vault.Recording, error)
+	// ListRecordings returns one page of recordings in id order.
+	ListRecordings(ctx context.Context, p ListRecordingsParams) ([]vault.Recording, string, error)
+	// ProcessingIDs returns the ids of every recording still processing, so
+	// a restarted server can finish them.
+	ProcessingIDs(ctx context.Context) ([]string, error)
+	// FinishProcessing records the result of media probing. It is a no-op
+	// returning the recording if the recording is no longer processing.
+	FinishProcessing(ctx context.Context, p FinishProcessingParams) (vault.Recording, error)
+	// DeleteRecording removes a recording unless it is under an active hold
+	// (then *vault.LegalHoldActiveError, and the refusal is audited). It
+	// reports whether the blob is still referenced by another recording.
+	DeleteRecording(ctx context.Context, p DeleteRecordingParams) (blobStillUsed bool, err error)
+	// BlobReferenced reports whether any recording refers to the blob, so
+	// garbage collection never removes content that is in use.
+	BlobReferenced(ctx context.Context, sha256 string) (bool, error)
+	// CountRecordingsByStatus returns how many recordings are in each status.
+	CountRecordingsByStatus(ctx context.Context) (map[vault.Status]int, error)
+
+	// ApplyRecordingHolds places holds on listed recordings atomically (or
+	// releases them, for entries with Release set).
+	ApplyRecordingHolds(ctx context.Context, p ApplyRecordingHoldsParams) (ApplyRecordingHoldsResult, error)
+	// CreateHold places a hold by case or filter on every matching
+	// recording, atomically.
+	CreateHold(ctx context.Context, p CreateHoldParams) (vault.Hold, error)
+	// ReleaseHold releases one hold; other holds are untouched.
+	ReleaseHold(ctx context.Context, p ReleaseHoldParams) (vault.Hold, error)
+	// GetHold returns a hold with the ids of the recordings it covers.
+	GetHold(ctx context.Context, id string) (vault.Hold, error)
+	// ListHolds returns one page of holds, optionally of one case.
+	ListHolds(ctx context.Context, p ListHoldsParams) ([]vault.Hold, string, error)
+
+	// ReserveIdempotencyKey claims key for one request. It returns the
+	// stored outcome if the key was completed before, nil if this request
+	// now owns the key, or vault.ErrIdempotencyInProgress.
+	ReserveIdempotencyKey(ctx context.Context, p IdempotencyKey) (*IdempotencyOutcome, error)
+	// ReleaseIdempotencyKey gives up a reservation that did not complete.
+	ReleaseIdempotencyKey(ctx context.Context, p IdempotencyKey) error
+	// ClearIdempotencyReservations drops every in-progress reservation; a
+	// single server calls it at start, when no request can be in flight.
+	ClearIdempotencyReservations(ctx context.Context) error
+
+	// AuditSize returns the number of entries in the audit log.
+	AuditSize(ctx context.Context) (int64, error)
+	// AuditEntries returns entries [start, start+limit) with their stored
+	// leaf hashes.
+	AuditEntries(ctx context.Context, start int64, limit int) ([]AuditRecord, error)
+	// AuditHashReader reads stored tree hashes, for proofs and tree heads.
+	AuditHashReader(ctx context.Context) tlog.HashReader
+	// AppendAudit appends an entry that belongs to no other change (such as
+	// a refused request).
+	AppendAudit(ctx context.Context, e AuditEvent) (audit.Entry, error)
+	// SaveCheckpoint stores a signed checkpoint.
+	SaveCheckpoint(ctx context.Context, size int64, signed []byte) error
+	// LatestCheckpoint returns the most recent signed checkpoint, or
+	// vault.ErrNotFound if none was saved.
+	LatestCheckpoint(ctx context.Context) (size int64, signed []byte, err error)
+}
+
+// AuditEvent is what a change wants recorded; the store assigns the index.
+type AuditEvent struct {
+	Time    time.Time
+	Type    string
+	Actor   string
+	Subject string
+	Data    any
+}
+
+// AuditRecord is a stored entry with the leaf hash recorded when it was
+// appended; comparing the two reveals edits.
+type AuditRecord struct {
+	Entry    audit.Entry
+	LeafHash tlog.Hash
+}
+
+// CreateTokenParams are the inputs of [Store.CreateToken].
+type CreateTokenParams struct {
+	ID          string
+	Name        string
+	Permissions []vault.Permission
+	SecretHash  string
+	Actor       string
+	Now         time.Time
+}
+
+// IdempotencyKey names one Idempotency-Key of one token on one route.
+type IdempotencyKey struct {
+	Key     string
+	TokenID string
+	Route   string
+	Now     time.Time
+}
+
+// IdempotencyOutcome is what a completed key stored: the request's
+// fingerprint, the resource it created and the status it answered.
+type IdempotencyOutcome struct {
+	Fingerprint string
+	ResourceID  string
+	Status      int
+}
+
+// IdempotencyCompletion completes a reserved key inside the transaction
+// that creates the resource.
+type IdempotencyCompletion struct {
+	IdempotencyKey
+	Fingerprint string
+	Status      int
+}
+
+// CreateRecordingParams are the inputs of [Store.CreateRecording].
+type CreateRecordingParams struct {
+	Recording   vault.Recording
+	Actor       string
+	Idempotency *IdempotencyCompletion
+}
+
+// ListRecordingsParams filter and page [Store.ListRecordings].
+type ListRecordingsParams struct {
+	MediaType string
+	From, To  *time.Time
+	Status    string
+	CaseID    string
+	IDs       []string
+	Limit     int
+	Cursor    string // the last id of the previous page
+}
+
+// FinishProcessingParams are the inputs of [Store.FinishProcessing].
+type FinishProcessingParams struct {
+	ID     string
+	Result vault.ProbeResult
+	Now    time.Time
+}
+
+// DeleteRecordingParams are the inputs of [Store.DeleteRecording].
+type DeleteRecordingParams struct {
+	ID    string
+	Actor string
+	Now   time.Time
+}
+
+// HoldSpec is what a new hold says about itself.
+type HoldSpec struct {
+	CaseID     string
+	HoldReason string
+	HoldDate   time.Time
+}
+
+// RecordingHoldItem is one entry of a per-recording hold request.
+type RecordingHoldItem struct {
+	RecordingID string
+	Release     bool // legal_hold: false
+	Spec        HoldSpec
+	// ReleaseReason is required when Release is set.
+	ReleaseReason string
+}
+
+// ApplyRecordingHoldsParams are the inputs of [Store.ApplyRecordingHolds].
+type ApplyRecordingHoldsParams struct {
+	Items []RecordingHoldItem
+	Actor string
+	Now   time.Time
+	// NewID makes hold ids.
+	NewID func() string
+}
+
+// RecordingHoldResult is the outcome for one item.
+type RecordingHoldResult struct {
+	ID     string `json:"id"`
+	Status string `json:"status"` // held, already_held, released, not_held
+	HoldID string `json:"hold_id,omitempty"`
+}
+
+// ApplyRecordingHoldsResult is the outcome of [Store.ApplyRecordingHolds].
+type ApplyRecordingHoldsResult struct {
+	Results []RecordingHoldResult `json:"results"`
+	Held    int                   `json:"held"`
+}
+
+// CreateHoldParams are the inputs of [Store.CreateHold].
+type CreateHoldParams struct {
+	HoldID        string
+	Spec          HoldSpec
+	Filter        vault.RecordingFilter
+	IncludeFuture bool
+	Actor         string
+	Now           time.Time
+	// Extra is recorded in the audit entry (for example the export job
+	// that placed the hold).
+	Extra map[string]any
+}
+
+// ReleaseHoldParams are the inputs of [Store.ReleaseHold].
+type ReleaseHoldParams struct {
+	HoldID string
+	Reason string
+	Actor  string
+	Now    time.Time
+}
+
+// ListHoldsParams filter and page [Store.ListHolds].
+type ListHoldsParams struct {
+	CaseID string
+	Limit  int
+	Cursor string
+}
+
+// MarshalData renders audit event data as JSON.
+func MarshalData(v any) (json.RawMessage, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if raw, ok := v.(json.RawMessage); ok {
+		return raw, nil
+	}
+	return json.Marshal(v)
+}

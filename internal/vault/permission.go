@@ -1,0 +1,64 @@
+package vault
+
+// Permission is a capability a token carries.
+type Permission string
+
+// The permissions of the contract (§3).
+const (
+	PermRecordingView    Permission = "recording:view"
+	PermRecordingIngest  Permission = "recording:ingest"
+	PermRecordingDelete  Permission = "recording:delete"
+	PermRecordingExport  Permission = "recording:export"
+	PermExportLegalHold  Permission = "recording:export:legalhold"
+	PermLegalHoldRelease Permission = "legalhold:release"
+	PermAuditView        Permission = "audit:view"
+	PermAdmin            Permission = "admin"
+)
+
+// Permissions lists every permission, in the contract's order.
+var Permissions = []Permission{
+	PermRecordingView, PermRecordingIngest, PermRecordingDelete, PermRecordingExport,
+	PermExportLegalHold, PermLegalHoldRelease, PermAuditView, PermAdmin,
+}
+
+// ValidPermission reports whether s names a permission.
+func ValidPermission(s string) bool {
+	for _, p := range Permissions {
+		if string(p) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Token is an API token as stored: only the hash of its secret is kept.
+type Token struct {
+	ID          string       `json:"id"`
+	Name        string       `json:"name"`
+	Permissions []Permission `json:"permissions"`
+	CreatedAt   string       `json:"created_at,omitempty"`
+}
+
+// Missing returns the permissions of need that the token lacks. A token
+// with admin lacks nothing.
+func (t Token) Missing(need ...Permission) []Permission {
+	for _, p := range t.Permissions {
+		if p == PermAdmin {
+			return nil
+		}
+	}
+	var out []Permission
+	for _, n := range need {
+		has := false
+		for _, p := range t.Permissions {
+			if p == n {
+				has = true
+				break
+			}
+		}
+		if !has {
+			out = append(out, n)
+		}
+	}
+	return out
+}
