@@ -44,7 +44,7 @@ func (s *Store) lockRecordings(ctx context.Context, tx *sql.Tx, ids []string) (m
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
 		var a args
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM recordings WHERE id IN `+a.in(part)+s.d.ForUpdate, a.v...)
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM recordings WHERE id IN `+a.in(part)+` ORDER BY id`+s.d.ForUpdate, a.v...)
 		if err != nil {
 			return nil, err
 		}
