@@ -56,6 +56,7 @@ func newRootCommand(e *env) *cobra.Command {
 		newAuditCommand(e),
 		newKeyCommand(e),
 		newSynthCommand(e),
+		newVerifyCommand(e),
 	)
 	return root
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,10 @@ type Config struct {
 	RateBurst int
 	// Registry receives the API's metrics (a new one if nil).
 	Registry *prometheus.Registry
+	// ExportNotify wakes the export engine after a job changes.
+	ExportNotify func()
+	// PackageDir returns the local directory of a finished bag.
+	PackageDir func(bagName string) (string, error)
 	// AuditStatus reports the result of the startup audit self-check for
 	// /readyz; nil means healthy.
 	AuditStatus func() error
@@ -65,7 +70,12 @@ type Server struct {
 
 	limMu    sync.Mutex
 	limiters map[string]*rate.Limiter
+	inFlight atomic.Int64
 }
+
+// InFlight is the number of API requests being served; the export engine
+// yields to them.
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
 
 // New builds the API.
 func New(cfg Config) *Server {
@@ -128,6 +138,15 @@ func (s *Server) routes() {
 	s.handle("GET /api/v2/legalholds", view, s.listHolds)
 	s.handle("GET /api/v2/legalholds/{id}", view, s.getHold)
 	s.handle("POST /api/v2/legalholds/{id}/release", routeOpts{perms: []vault.Permission{vault.PermLegalHoldRelease}, faults: true}, s.releaseHold)
+
+	exp := routeOpts{perms: []vault.Permission{vault.PermRecordingExport}}
+	s.handle("POST /api/v2/bulk/recordingexports", routeOpts{faults: true}, s.createExport)
+	s.handle("GET /api/v2/bulk/recordingexports", exp, s.listExports)
+	s.handle("GET /api/v2/bulk/recordingexports/{id}", exp, s.getExport)
+	s.handle("DELETE /api/v2/bulk/recordingexports/{id}", routeOpts{perms: exp.perms, faults: true}, s.cancelExport)
+	s.handle("GET /api/v2/bulk/recordingexports/{id}/package", exp, s.downloadPackage)
+	s.handle("GET /api/v2/bulk/recordingexports/{id}/package/files", exp, s.listPackageFiles)
+	s.handle("GET /api/v2/bulk/recordingexports/{id}/package/files/{path...}", exp, s.getPackageFile)
 
 	auditView := routeOpts{perms: []vault.Permission{vault.PermAuditView}}
 	s.handle("GET /api/v2/audit/entries", auditView, s.auditEntries)

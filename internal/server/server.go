@@ -25,6 +25,7 @@ import (
 	"github.com/holdfast/holdfast/internal/auditlog"
 	"github.com/holdfast/holdfast/internal/blob"
 	"github.com/holdfast/holdfast/internal/blob/fsblob"
+	"github.com/holdfast/holdfast/internal/export"
 	"github.com/holdfast/holdfast/internal/faults"
 	"github.com/holdfast/holdfast/internal/httpapi"
 	"github.com/holdfast/holdfast/internal/processor"
@@ -62,6 +63,7 @@ type App struct {
 	Blobs     blob.Store
 	Audit     *auditlog.Log
 	Processor *processor.Processor
+	Exports   *export.Engine
 	API       *httpapi.Server
 	// BootstrapSecret is the admin token created at first start, if this
 	// start created one ("" otherwise).
@@ -126,7 +128,15 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.checkAudit(ctx)
 	injector := faults.NewInjector(fc, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x686f6c64)))
 	a.Processor = processor.New(processor.Config{Store: a.Store, Blobs: a.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, Delay: fc.ProcessingDelay})
+	if err := a.Store.ExpireExportLeases(ctx); err != nil {
+		a.Store.Close()
+		return nil, err
+	}
+	dest := export.FilesystemDestination{Root: filepath.Join(cfg.DataDir, "exports")}
+	a.Exports = export.New(export.Config{Store: a.Store, Blobs: a.Blobs, Audit: a.Audit, Dest: dest, Clock: cfg.Clock, Logger: cfg.Logger,
+		Owner: vault.NewID("engine", cfg.Clock.Now()), Yield: a.yieldToAPI})
 	a.API = httpapi.New(httpapi.Config{
+		ExportNotify: a.Exports.Notify, PackageDir: dest.Local,
 		Store: a.Store, Blobs: a.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, Processor: a.Processor,
 		Audit: a.Audit, Faults: injector, MaxUploadBytes: cfg.MaxUploadBytes,
 		RateLimit: rateLimit(cfg.RateLimit), RateBurst: cfg.RateBurst,
@@ -247,12 +257,16 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		if err := a.Processor.Run(ctx); err != nil {
 			a.log.Error("processor stopped", "err", err)
 		}
+	}()
+	go func() {
+		defer wg.Done()
+		a.Exports.Run(ctx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -301,6 +315,14 @@ func (a *App) checkpointLoop(ctx context.Context) {
 			continue
 		}
 		last = size
+	}
+}
+
+// yieldToAPI pauses an export's copy loop briefly while API requests are
+// being served, so a large export runs at lower priority than the API.
+func (a *App) yieldToAPI(ctx context.Context) {
+	for i := 0; i < 20 && a.API.InFlight() > 0 && ctx.Err() == nil; i++ {
+		time.Sleep(time.Millisecond)
 	}
 }
 

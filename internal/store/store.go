@@ -103,6 +103,8 @@ type Store interface {
 	// LatestCheckpoint returns the most recent signed checkpoint, or
 	// vault.ErrNotFound if none was saved.
 	LatestCheckpoint(ctx context.Context) (size int64, signed []byte, err error)
+
+	ExportStore
 }
 
 // AuditEvent is what a change wants recorded; the store assigns the index.
@@ -262,4 +264,107 @@ func MarshalData(v any) (json.RawMessage, error) {
 		return raw, nil
 	}
 	return json.Marshal(v)
+}
+
+// ExportStore is the part of the store the export engine and the export
+// API use. Every state change is audited in its own transaction.
+type ExportStore interface {
+	// CreateExportJob fixes the job's recordings, places its hold (if
+	// requested) and creates the job, all in one transaction.
+	CreateExportJob(ctx context.Context, p CreateExportJobParams) (vault.ExportJob, error)
+	// GetExportJob returns a job with its progress and failures.
+	GetExportJob(ctx context.Context, id string) (vault.ExportJob, error)
+	// ListExportJobs returns one page of jobs in id order.
+	ListExportJobs(ctx context.Context, limit int, cursor string) ([]vault.ExportJob, string, error)
+	// CancelExportJob asks a job to stop; a queued job is cancelled at
+	// once. Cancelling never releases the job's hold.
+	CancelExportJob(ctx context.Context, id, actor string, now time.Time) (vault.ExportJob, error)
+	// ClaimExportJob leases the oldest unfinished job whose lease has
+	// expired to owner, or reports false when there is none.
+	ClaimExportJob(ctx context.Context, owner string, now time.Time, lease time.Duration) (ExportWork, bool, error)
+	// RenewExportLease extends owner's lease and reports whether the job's
+	// cancellation was requested; vault.ErrNotFound if the lease was lost.
+	RenewExportLease(ctx context.Context, id, owner string, until time.Time) (cancelRequested bool, err error)
+	// ExpireExportLeases ends every lease, so a restarted single server
+	// resumes its jobs at once.
+	ExpireExportLeases(ctx context.Context) error
+	// ExportItems returns up to limit items with seq > afterSeq.
+	ExportItems(ctx context.Context, jobID string, afterSeq int, limit int) ([]ExportItem, error)
+	// FinishExportItem records one item's outcome.
+	FinishExportItem(ctx context.Context, p FinishExportItemParams) error
+	// SetExportState moves a running job between running and
+	// waiting_for_recordings and sets started_at on first start.
+	SetExportState(ctx context.Context, id, owner, state string, now time.Time) error
+	// CompleteExportJob ends a job (completed, completed_with_errors,
+	// failed or cancelled) and audits it.
+	CompleteExportJob(ctx context.Context, p CompleteExportJobParams) (vault.ExportJob, error)
+}
+
+// CreateExportJobParams are the inputs of [ExportStore.CreateExportJob].
+type CreateExportJobParams struct {
+	JobID       string
+	Request     vault.ExportRequest
+	HoldID      string // set when Request.Metadata.LegalHold
+	HoldSpec    HoldSpec
+	Actor       string
+	Now         time.Time
+	Idempotency *IdempotencyCompletion
+}
+
+// ExportWork is a claimed job with what the engine needs to run it.
+type ExportWork struct {
+	Job               vault.ExportJob
+	BagName           string
+	WaitForProcessing time.Duration
+	HoldAuditIndex    int64 // -1 without a hold
+	ExportAuditIndex  int64
+	CancelRequested   bool
+}
+
+// Export item states.
+const (
+	ItemPending  = "pending"
+	ItemExported = "exported"
+	ItemFailed   = "failed"
+)
+
+// ExportItem is one recording of a job and, once exported, the digests of
+// its files in the bag.
+type ExportItem struct {
+	Seq          int
+	RecordingID  string
+	State        string
+	Path         string
+	Digests      FileDigests
+	IngestSHA256 string
+	MetaPath     string
+	MetaDigests  FileDigests
+	IndexRow     []string
+	FailureCode  string
+	FailureMsg   string
+}
+
+// FileDigests are a file's size and hashes.
+type FileDigests struct {
+	Size   int64
+	SHA256 string
+	SHA512 string
+}
+
+// FinishExportItemParams are the inputs of [ExportStore.FinishExportItem].
+type FinishExportItemParams struct {
+	JobID string
+	Owner string
+	Item  ExportItem
+}
+
+// CompleteExportJobParams are the inputs of [ExportStore.CompleteExportJob].
+type CompleteExportJobParams struct {
+	JobID   string
+	Owner   string // "" when cancelling a queued job
+	State   string
+	Package *vault.ExportPackage
+	Error   string
+	Actor   string
+	Now     time.Time
 }

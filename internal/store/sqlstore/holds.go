@@ -209,7 +209,7 @@ func (s *Store) CreateHold(ctx context.Context, p store.CreateHoldParams) (vault
 	var verr error
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		verr, err = s.createHoldTx(ctx, tx, p)
+		_, verr, err = s.createHoldTx(ctx, tx, p)
 		if verr != nil {
 			return verr
 		}
@@ -224,45 +224,53 @@ func (s *Store) CreateHold(ctx context.Context, p store.CreateHoldParams) (vault
 	return s.GetHold(ctx, p.HoldID)
 }
 
-// createHoldTx is CreateHold inside an open transaction, so an export job
-// can place its hold in the transaction that creates the job. It returns
-// a validation error separately from backend failures.
-func (s *Store) createHoldTx(ctx context.Context, tx *sql.Tx, p store.CreateHoldParams) (verr error, err error) {
-	f := p.Filter
-	if len(f.RecordIDs) > 0 {
-		found, err := s.lockRecordings(ctx, tx, f.RecordIDs)
-		if err != nil {
-			return nil, err
-		}
-		var probs vault.Problems
-		for i, id := range f.RecordIDs {
-			if !found[id] {
-				probs.Add(fmt.Sprintf("filter.record_ids[%d]", i), "not_found", fmt.Sprintf("no recording has id %q; list recordings with GET /api/v2/recordings", id))
-			}
-		}
-		if verr := probs.Err(); verr != nil {
-			return verr, nil
-		}
+// checkRecordIDs reports unknown ids of filter.record_ids as field errors,
+// locking the known ones.
+func (s *Store) checkRecordIDs(ctx context.Context, tx *sql.Tx, ids []string) (verr error, err error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	ids, err := s.matchIDs(ctx, tx, f)
+	found, err := s.lockRecordings(ctx, tx, ids)
 	if err != nil {
 		return nil, err
 	}
+	var probs vault.Problems
+	for i, id := range ids {
+		if !found[id] {
+			probs.Add(fmt.Sprintf("filter.record_ids[%d]", i), "not_found", fmt.Sprintf("no recording has id %q; list recordings with GET /api/v2/recordings", id))
+		}
+	}
+	return probs.Err(), nil
+}
+
+// createHoldTx is CreateHold inside an open transaction, so an export job
+// can place its hold in the transaction that creates the job. It returns
+// the index of the hold's audit entry, and a validation error separately
+// from backend failures.
+func (s *Store) createHoldTx(ctx context.Context, tx *sql.Tx, p store.CreateHoldParams) (auditIndex int64, verr error, err error) {
+	f := p.Filter
+	if verr, err := s.checkRecordIDs(ctx, tx, f.RecordIDs); verr != nil || err != nil {
+		return -1, verr, err
+	}
+	ids, err := s.matchIDs(ctx, tx, f)
+	if err != nil {
+		return -1, nil, err
+	}
 	if _, err := s.lockRecordings(ctx, tx, ids); err != nil {
-		return nil, err
+		return -1, nil, err
 	}
 	now := nanos(p.Now)
 	if err := s.insertHold(ctx, tx, p.HoldID, p.Spec, &f, p.IncludeFuture, p.Actor, now); err != nil {
-		return nil, err
+		return -1, nil, err
 	}
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) VALUES ($1, $2, $3)`, p.HoldID, id, now); err != nil {
-			return nil, err
+			return -1, nil, err
 		}
 	}
-	_, err = s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.applied", Actor: p.Actor, Subject: p.HoldID,
+	e, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.applied", Actor: p.Actor, Subject: p.HoldID,
 		Data: holdAuditData(p.HoldID, p.Spec, &f, p.IncludeFuture, ids, p.Extra)})
-	return nil, err
+	return e.Index, nil, err
 }
 
 // matchIDs returns the ids of every recording a filter selects, in id

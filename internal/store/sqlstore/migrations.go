@@ -94,4 +94,47 @@ CREATE TABLE audit_checkpoints (
 	size BIGINT PRIMARY KEY,
 	signed TEXT NOT NULL
 )`,
+	// 2: export jobs and their items.
+	`
+CREATE TABLE export_jobs (
+	id TEXT PRIMARY KEY,
+	state TEXT NOT NULL,
+	filter TEXT NOT NULL,
+	metadata TEXT NOT NULL,
+	hold_id TEXT NOT NULL DEFAULT '',
+	destination TEXT NOT NULL,
+	wait_ms BIGINT NOT NULL,
+	bag_name TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	started_at BIGINT,
+	finished_at BIGINT,
+	created_by TEXT NOT NULL,
+	package TEXT NOT NULL DEFAULT '',
+	error TEXT NOT NULL DEFAULT '',
+	cancel_requested INTEGER NOT NULL DEFAULT 0,
+	lease_owner TEXT NOT NULL DEFAULT '',
+	lease_until BIGINT NOT NULL DEFAULT 0,
+	hold_audit_index BIGINT NOT NULL DEFAULT -1,
+	export_audit_index BIGINT NOT NULL DEFAULT -1
+);
+CREATE INDEX export_jobs_state ON export_jobs (state);
+CREATE TABLE export_items (
+	job_id TEXT NOT NULL REFERENCES export_jobs (id),
+	seq INTEGER NOT NULL,
+	recording_id TEXT NOT NULL,
+	state TEXT NOT NULL,
+	path TEXT NOT NULL DEFAULT '',
+	size_bytes BIGINT NOT NULL DEFAULT 0,
+	sha256 TEXT NOT NULL DEFAULT '',
+	sha512 TEXT NOT NULL DEFAULT '',
+	ingest_sha256 TEXT NOT NULL DEFAULT '',
+	meta_path TEXT NOT NULL DEFAULT '',
+	meta_size BIGINT NOT NULL DEFAULT 0,
+	meta_sha256 TEXT NOT NULL DEFAULT '',
+	meta_sha512 TEXT NOT NULL DEFAULT '',
+	index_row TEXT NOT NULL DEFAULT '',
+	failure_code TEXT NOT NULL DEFAULT '',
+	failure_message TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (job_id, seq)
+)`,
 }

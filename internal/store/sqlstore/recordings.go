@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/holdfast/holdfast/internal/store"
@@ -84,18 +85,19 @@ func (s *Store) CreateRecording(ctx context.Context, p store.CreateRecordingPara
 // attachFutureHolds adds the new recording to every active include_future
 // hold whose filter matches it.
 func (s *Store) attachFutureHolds(ctx context.Context, tx *sql.Tx, r vault.Recording, actor string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, filter FROM holds WHERE include_future = 1 AND released_at IS NULL`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, case_id, filter FROM holds WHERE include_future = 1 AND released_at IS NULL ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	type cand struct {
 		id     string
+		caseID string
 		filter string
 	}
 	var cands []cand
 	for rows.Next() {
 		var c cand
-		if err := rows.Scan(&c.id, &c.filter); err != nil {
+		if err := rows.Scan(&c.id, &c.caseID, &c.filter); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -105,19 +107,40 @@ func (s *Store) attachFutureHolds(ctx context.Context, tx *sql.Tx, r vault.Recor
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	held := []string{}
-	for _, c := range cands {
-		var f vault.RecordingFilter
-		if err := json.Unmarshal([]byte(c.filter), &f); err != nil {
+	filters := make([]vault.RecordingFilter, len(cands))
+	for i, c := range cands {
+		if err := json.Unmarshal([]byte(c.filter), &filters[i]); err != nil {
 			return nil, fmt.Errorf("hold %s filter: %w", c.id, err)
 		}
-		if !f.Matches(r.MediaType, r.StartedAt) {
-			continue
+	}
+	// The filter's ids and case are matched here, as matchIDs matches them
+	// for existing recordings: a new recording is in record_ids only if
+	// listed, and under a case only through a hold attached just now (so
+	// repeat until no more holds attach).
+	held := []string{}
+	attached := make([]bool, len(cands))
+	underCase := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for i, c := range cands {
+			f := filters[i]
+			switch {
+			case attached[i], !f.Matches(r.MediaType, r.StartedAt):
+				continue
+			case len(f.RecordIDs) > 0 && !slices.Contains(f.RecordIDs, r.ID):
+				continue
+			case f.CaseID != "" && !underCase[f.CaseID]:
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) VALUES ($1, $2, $3)`, c.id, r.ID, nanos(r.IngestedAt)); err != nil {
+				return nil, err
+			}
+			attached[i], changed = true, true
+			if c.caseID != "" {
+				underCase[c.caseID] = true
+			}
+			held = append(held, c.id)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) VALUES ($1, $2, $3)`, c.id, r.ID, nanos(r.IngestedAt)); err != nil {
-			return nil, err
-		}
-		held = append(held, c.id)
 	}
 	return held, nil
 }

@@ -25,6 +25,16 @@ type Dialect struct {
 	// inside a write transaction ("" where transactions already serialize
 	// writers, as in SQLite).
 	ForUpdate string
+	// LockWriters, if set, is run first in every write transaction (all
+	// but schema migrations). Where the database lets transactions run
+	// side by side (PostgreSQL at READ COMMITTED) it must take one lock
+	// that serializes them, so that a transaction which reads, decides
+	// and writes (an include_future hold and a new recording, a hold and
+	// a delete, two reservations of one idempotency key) sees every write
+	// committed before it and no other writer interleaves. It also gives
+	// every writer the same first lock, so row locks taken later cannot
+	// deadlock. "" where BEGIN already serializes writers, as in SQLite.
+	LockWriters string
 	// Migrations are the schema steps, applied in order; index+1 is the
 	// schema version.
 	Migrations []string
@@ -58,7 +68,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for i, step := range s.d.Migrations {
 		version := i + 1
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.txLocked(ctx, false, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
 				return err
@@ -114,11 +124,24 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// tx runs fn in a transaction, committing if it returns nil.
+// tx runs fn in a write transaction, committing if it returns nil. The
+// dialect's LockWriters statement runs first.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.txLocked(ctx, true, fn)
+}
+
+// txLocked is tx, taking the writers' lock only if lock is set (schema
+// migrations run before the table it locks exists).
+func (s *Store) txLocked(ctx context.Context, lock bool, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
+	}
+	if lock && s.d.LockWriters != "" {
+		if _, err := tx.ExecContext(ctx, s.d.LockWriters); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("lock writers: %w", err)
+		}
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()

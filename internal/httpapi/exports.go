@@ -1,0 +1,307 @@
+package httpapi
+
+import (
+	"archive/tar"
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/holdfast/holdfast/internal/store"
+	"github.com/holdfast/holdfast/internal/vault"
+)
+
+// createExport handles POST /api/v2/bulk/recordingexports. With
+// legal_hold true the hold is placed in the transaction that creates the
+// job, so every matched recording is held before the answer is sent.
+func (s *Server) createExport(w http.ResponseWriter, r *http.Request, tok vault.Token) (err error) {
+	body, err := readJSONBody(w, r)
+	if err != nil {
+		return err
+	}
+	need := []vault.Permission{vault.PermRecordingExport}
+	if vault.NeedsLegalHold(body) {
+		need = append(need, vault.PermExportLegalHold)
+	}
+	if missing := tok.Missing(need...); len(missing) > 0 {
+		return permissionProblem(missing)
+	}
+	var lhq *string
+	if q := r.URL.Query(); q.Has("legal_hold") {
+		v := q.Get("legal_hold")
+		lhq = &v
+	}
+	req, err := vault.DecodeExportRequest(body, lhq)
+	if err != nil {
+		return err
+	}
+	idem, err := s.reserveIdempotency(r, tok, "POST /api/v2/bulk/recordingexports")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.releaseIdempotency(r.Context(), idem)
+		}
+	}()
+	sum := sha256.Sum256(body)
+	fp := hex.EncodeToString(sum[:])
+	if id, status, err := idem.replay(fp); err != nil {
+		return err
+	} else if id != "" {
+		job, err := s.cfg.Store.GetExportJob(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", "/api/v2/bulk/recordingexports/"+job.ID)
+		w.Header().Set("Idempotent-Replayed", "true")
+		writeJSON(w, status, job)
+		return nil
+	}
+	now := s.now()
+	jobID := vault.NewID("exp", now)
+	p := store.CreateExportJobParams{JobID: jobID, Request: req, Actor: tok.ID, Now: now, Idempotency: idem.completion(fp, http.StatusAccepted)}
+	if req.Metadata.LegalHold {
+		p.HoldID = vault.NewID("hold", now)
+		p.HoldSpec = store.HoldSpec{CaseID: req.Metadata.CaseID, HoldReason: req.Metadata.HoldReason, HoldDate: now}
+		if req.Metadata.HoldDate != nil {
+			p.HoldSpec.HoldDate = *req.Metadata.HoldDate
+		}
+		if p.HoldSpec.HoldReason == "" {
+			matter := "no case"
+			if req.Metadata.CaseID != "" {
+				matter = "case " + req.Metadata.CaseID
+			}
+			p.HoldSpec.HoldReason = fmt.Sprintf("Legal hold for %s, placed by discovery export %s", matter, jobID)
+		}
+	}
+	job, err := s.cfg.Store.CreateExportJob(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if s.cfg.ExportNotify != nil {
+		s.cfg.ExportNotify()
+	}
+	w.Header().Set("Location", "/api/v2/bulk/recordingexports/"+job.ID)
+	writeJSON(w, http.StatusAccepted, job)
+	return nil
+}
+
+func (s *Server) getExport(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	job, err := s.cfg.Store.GetExportJob(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, job)
+	return nil
+}
+
+func (s *Server) listExports(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	var probs vault.Problems
+	limit, cursor := pageParams(r, &probs)
+	if err := probs.Err(); err != nil {
+		return err
+	}
+	jobs, next, err := s.cfg.Store.ListExportJobs(r.Context(), limit, cursor)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listPage[vault.ExportJob]{Items: jobs, NextCursor: encodeCursor(next)})
+	return nil
+}
+
+// cancelExport handles DELETE: it asks the job to stop. Its hold stays.
+func (s *Server) cancelExport(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	job, err := s.cfg.Store.CancelExportJob(r.Context(), r.PathValue("id"), tok.ID, s.now())
+	if err != nil {
+		return err
+	}
+	if s.cfg.ExportNotify != nil {
+		s.cfg.ExportNotify()
+	}
+	writeJSON(w, http.StatusAccepted, job)
+	return nil
+}
+
+// packageDir returns the finished bag of a job, or a problem.
+func (s *Server) packageDir(r *http.Request) (vault.ExportJob, string, error) {
+	job, err := s.cfg.Store.GetExportJob(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return job, "", err
+	}
+	if job.Package == nil || s.cfg.PackageDir == nil {
+		return job, "", newProblem(http.StatusNotFound, "not_found", "the job has no package yet (state "+job.State+"); poll the job until it is completed")
+	}
+	dir, err := s.cfg.PackageDir(job.Package.Name)
+	if err != nil {
+		return job, "", err
+	}
+	return job, dir, nil
+}
+
+// bagFiles lists a bag's files (slash paths), sorted.
+func bagFiles(dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("bag holds a non-regular file %s", p)
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if strings.HasPrefix(path.Base(rel), ".holdfast-tmp-") {
+			return nil
+		}
+		out = append(out, rel)
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+// downloadPackage streams the bag as a tar whose top directory is the bag
+// name.
+func (s *Server) downloadPackage(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	job, dir, err := s.packageDir(r)
+	if err != nil {
+		return err
+	}
+	files, err := bagFiles(dir)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/x-tar")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", job.Package.Name+".tar"))
+	tw := tar.NewWriter(w)
+	name := job.Package.Name
+	for _, dirName := range []string{name + "/"} {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dirName, Mode: 0o755, ModTime: job.CreatedAt}); err != nil {
+			return nil
+		}
+	}
+	for _, rel := range files {
+		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			s.log.Error("package file vanished during download", "file", rel, "err", err)
+			return nil
+		}
+		st, err := f.Stat()
+		if err == nil {
+			err = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name + "/" + rel, Mode: 0o644, Size: st.Size(), ModTime: st.ModTime()})
+		}
+		if err == nil {
+			_, err = io.Copy(tw, f)
+		}
+		f.Close()
+		if err != nil {
+			return nil // the client went away; the status is already sent
+		}
+	}
+	_ = tw.Close()
+	return nil
+}
+
+// packageFile is one entry of the package file list.
+type packageFile struct {
+	Path      string `json:"path"`
+	SizeBytes int64  `json:"size_bytes"`
+	SHA256    string `json:"sha256"`
+}
+
+// readManifestSums reads "<hex>  <path>" lines of a manifest.
+func readManifestSums(p string, into map[string]string) {
+	f, err := os.Open(p)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if sum, rel, ok := strings.Cut(sc.Text(), "  "); ok {
+			into[rel] = sum
+		}
+	}
+}
+
+// listPackageFiles answers with every file of the bag, its size and
+// SHA-256 (from the manifests where they list it).
+func (s *Server) listPackageFiles(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	_, dir, err := s.packageDir(r)
+	if err != nil {
+		return err
+	}
+	files, err := bagFiles(dir)
+	if err != nil {
+		return err
+	}
+	sums := map[string]string{}
+	readManifestSums(filepath.Join(dir, "manifest-sha256.txt"), sums)
+	readManifestSums(filepath.Join(dir, "tagmanifest-sha256.txt"), sums)
+	out := make([]packageFile, 0, len(files))
+	for _, rel := range files {
+		full := filepath.Join(dir, filepath.FromSlash(rel))
+		st, err := os.Stat(full)
+		if err != nil {
+			return err
+		}
+		sum, ok := sums[rel]
+		if !ok {
+			b, err := os.ReadFile(full)
+			if err != nil {
+				return err
+			}
+			h := sha256.Sum256(b)
+			sum = hex.EncodeToString(h[:])
+		}
+		out = append(out, packageFile{Path: rel, SizeBytes: st.Size(), SHA256: sum})
+	}
+	writeJSON(w, http.StatusOK, listPage[packageFile]{Items: out})
+	return nil
+}
+
+// getPackageFile serves one file of the bag with Range support. Only
+// paths that are files of the bag are served.
+func (s *Server) getPackageFile(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	_, dir, err := s.packageDir(r)
+	if err != nil {
+		return err
+	}
+	rel := r.PathValue("path")
+	files, err := bagFiles(dir)
+	if err != nil {
+		return err
+	}
+	i := sort.SearchStrings(files, rel)
+	if i >= len(files) || files[i] != rel {
+		return newProblem(http.StatusNotFound, "not_found", fmt.Sprintf("the package has no file %q; list them with GET …/package/files", rel))
+	}
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return newProblem(http.StatusNotFound, "not_found", "the file is gone from the package")
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, r, "", st.ModTime(), f)
+	return nil
+}
