@@ -30,6 +30,7 @@ import (
 	"github.com/holdfast/holdfast/internal/httpapi"
 	"github.com/holdfast/holdfast/internal/processor"
 	"github.com/holdfast/holdfast/internal/store"
+	"github.com/holdfast/holdfast/internal/store/pgstore"
 	"github.com/holdfast/holdfast/internal/store/sqlitestore"
 	"github.com/holdfast/holdfast/internal/vault"
 )
@@ -153,7 +154,7 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 	case strings.HasPrefix(u, "sqlite://"):
 		return sqlitestore.Open(ctx, strings.TrimPrefix(u, "sqlite://"))
 	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
-		return nil, &ConfigError{Msg: "database: PostgreSQL is not supported by this build yet; leave --database unset to use the embedded SQLite database"}
+		return pgstore.Open(ctx, u)
 	}
 	return nil, &ConfigError{Msg: fmt.Sprintf("database: %q is not a supported URL; use sqlite://PATH or leave it unset", u)}
 }

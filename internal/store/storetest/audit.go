@@ -258,9 +258,9 @@ func testCheckpoints(t *testing.T, s store.Store) {
 	}{
 		{3, "cp 3\n\n— sig3\n", 3, "cp 3\n\n— sig3\n"},
 		{10, "cp 10\n\n— sig10\n", 10, "cp 10\n\n— sig10\n"},
-		{5, "cp 5\n\n— sig5\n", 10, "cp 10\n\n— sig10\n"},   // older: latest stays 10
-		{10, "cp 10 again\n", 10, "cp 10\n\n— sig10\n"},       // once per size
-		{1000, "cp 1000\n", 1000, "cp 1000\n"},                // larger than 2-digit sizes, numeric order
+		{5, "cp 5\n\n— sig5\n", 10, "cp 10\n\n— sig10\n"}, // older: latest stays 10
+		{10, "cp 10 again\n", 10, "cp 10\n\n— sig10\n"},   // once per size
+		{1000, "cp 1000\n", 1000, "cp 1000\n"},            // larger than 2-digit sizes, numeric order
 		{200, "cp 200\n", 1000, "cp 1000\n"},
 	}
 	for _, st := range steps {
