@@ -1,0 +1,1215 @@
+package httpapi_test
+
+// This test keeps openapi.json honest: every schema in it compiles as JSON
+// Schema 2020-12, every route of the server is described, and real HTTP
+// exchanges with an in-process server (success and error answers of every
+// operation) are checked against the description: status documented,
+// Content-Type documented, JSON bodies valid against the documented schema,
+// documented required headers present. Finally every operation in the
+// document must have been exercised, so it cannot describe routes that do
+// not exist.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/holdfast/holdfast/internal/httpapi"
+	"github.com/holdfast/holdfast/internal/media/synth"
+	"github.com/holdfast/holdfast/internal/testserver"
+)
+
+const oaDocURL = "https://holdfast.invalid/openapi.json"
+
+// ---------------------------------------------------------------- the spec
+
+type oaOperation struct {
+	method   string // upper case
+	template string
+	segs     []string // "" for a path parameter
+	literals int
+	rest     bool   // the last segment is {path}: it matches one or more segments, like {path...} in net/http
+	ptr      string // JSON pointer of the operation object
+	node     map[string]any
+}
+
+func (o *oaOperation) key() string { return o.method + " " + o.template }
+
+type oaSpec struct {
+	raw []byte
+	doc map[string]any // decoded with json.Number, as jsonschema wants
+	ops []*oaOperation
+
+	mu       sync.Mutex
+	compiler *jsonschema.Compiler
+	cache    map[string]*jsonschema.Schema
+	covered  map[string]map[int]bool
+}
+
+var (
+	oaSpecOnce sync.Once
+	oaSpecVal  *oaSpec
+	oaSpecErr  error
+)
+
+func oaLoadSpec(t testing.TB) *oaSpec {
+	t.Helper()
+	oaSpecOnce.Do(func() { oaSpecVal, oaSpecErr = newOASpec(httpapi.OpenAPI()) })
+	if oaSpecErr != nil {
+		t.Fatalf("openapi.json: %v", oaSpecErr)
+	}
+	return oaSpecVal
+}
+
+func newOASpec(raw []byte) (*oaSpec, error) {
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("not JSON: %w", err)
+	}
+	doc, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	if err := c.AddResource(oaDocURL, doc); err != nil {
+		return nil, err
+	}
+	s := &oaSpec{raw: raw, doc: doc, compiler: c, cache: map[string]*jsonschema.Schema{}, covered: map[string]map[int]bool{}}
+	paths, _ := doc["paths"].(map[string]any)
+	for tmpl, pi := range paths {
+		item, _ := pi.(map[string]any)
+		for m, on := range item {
+			switch m {
+			case "get", "put", "post", "delete", "options", "head", "patch", "trace":
+			default:
+				continue
+			}
+			o := &oaOperation{method: strings.ToUpper(m), template: tmpl, ptr: "/paths/" + oaEsc(tmpl) + "/" + m}
+			o.node, _ = on.(map[string]any)
+			segs := strings.Split(strings.TrimPrefix(tmpl, "/"), "/")
+			o.rest = segs[len(segs)-1] == "{path}"
+			for _, seg := range segs {
+				if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+					o.segs = append(o.segs, "")
+				} else {
+					o.segs = append(o.segs, seg)
+					o.literals++
+				}
+			}
+			s.ops = append(s.ops, o)
+		}
+	}
+	sort.Slice(s.ops, func(i, j int) bool { return s.ops[i].key() < s.ops[j].key() })
+	return s, nil
+}
+
+// esc escapes a JSON pointer token.
+func oaEsc(s string) string { return strings.NewReplacer("~", "~0", "/", "~1").Replace(s) }
+
+// lookup follows a JSON pointer ("/a/b") in the document.
+func (s *oaSpec) lookup(ptr string) (any, bool) {
+	var cur any = s.doc
+	if ptr == "" {
+		return cur, true
+	}
+	for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[tok]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// resolve follows local $refs from the node at ptr and returns the final
+// object and its pointer.
+func (s *oaSpec) resolve(ptr string) (map[string]any, string, error) {
+	for range 16 {
+		v, ok := s.lookup(ptr)
+		if !ok {
+			return nil, ptr, fmt.Errorf("no node at #%s", ptr)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, ptr, fmt.Errorf("node at #%s is not an object", ptr)
+		}
+		ref, ok := m["$ref"].(string)
+		if !ok {
+			return m, ptr, nil
+		}
+		if !strings.HasPrefix(ref, "#") {
+			return nil, ptr, fmt.Errorf("non-local $ref %q at #%s", ref, ptr)
+		}
+		ptr = strings.TrimPrefix(ref, "#")
+	}
+	return nil, ptr, fmt.Errorf("$ref loop at #%s", ptr)
+}
+
+// schema compiles the schema at a JSON pointer of the document.
+func (s *oaSpec) schema(ptr string) (*jsonschema.Schema, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sch, ok := s.cache[ptr]; ok {
+		return sch, nil
+	}
+	sch, err := s.compiler.Compile(oaDocURL + "#" + ptr)
+	if err != nil {
+		return nil, err
+	}
+	s.cache[ptr] = sch
+	return sch, nil
+}
+
+// find returns the operation a request reaches: the most specific path
+// template (most literal segments) that matches and has the method, as
+// net/http's ServeMux picks it.
+func (s *oaSpec) find(method, path string) *oaOperation {
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	var best *oaOperation
+	for _, o := range s.ops {
+		if o.method != method || len(o.segs) != len(segs) && !(o.rest && len(segs) > len(o.segs)) {
+			continue
+		}
+		ok := true
+		for i, seg := range o.segs {
+			if seg != "" && seg != segs[i] || seg == "" && segs[i] == "" {
+				ok = false
+				break
+			}
+		}
+		if ok && o.rest && slices.Contains(segs[len(o.segs):], "") {
+			ok = false
+		}
+		if ok && (best == nil || o.literals > best.literals) {
+			best = o
+		}
+	}
+	return best
+}
+
+func (s *oaSpec) markCovered(o *oaOperation, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.covered[o.key()] == nil {
+		s.covered[o.key()] = map[int]bool{}
+	}
+	s.covered[o.key()][status] = true
+}
+
+func oaIsJSON(mt string) bool { return mt == "application/json" || strings.HasSuffix(mt, "+json") }
+
+func oaValidateJSON(sch *jsonschema.Schema, body []byte) error {
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("body is not JSON: %v", err)
+	}
+	return sch.Validate(v)
+}
+
+// headersToCheck are response headers that must not appear unless the
+// document describes them for that answer.
+var oaCheckedHeaders = []string{"Retry-After", "X-Retry-After", "Location", "Idempotent-Replayed", "Content-Range", "ETag", "Repr-Digest", "X-Key-Fingerprint"}
+
+// check verifies one real exchange against the document.
+func (s *oaSpec) check(t testing.TB, method, path string, resp *http.Response, body []byte) {
+	t.Helper()
+	where := fmt.Sprintf("%s %s -> %d", method, path, resp.StatusCode)
+	o := s.find(method, path)
+	if o == nil {
+		t.Errorf("%s: no operation in openapi.json matches this request", where)
+		return
+	}
+	where = fmt.Sprintf("%s (operation %s %s)", where, o.method, o.template)
+	s.markCovered(o, resp.StatusCode)
+
+	rs, _ := o.node["responses"].(map[string]any)
+	code := strconv.Itoa(resp.StatusCode)
+	if _, ok := rs[code]; !ok {
+		var documented []string
+		for k := range rs {
+			documented = append(documented, k)
+		}
+		sort.Strings(documented)
+		t.Errorf("%s: status %d is not documented for this operation (documented: %s); body: %.300s", where, resp.StatusCode, strings.Join(documented, ", "), body)
+		return
+	}
+	r, rptr, err := s.resolve(o.ptr + "/responses/" + code)
+	if err != nil {
+		t.Errorf("%s: %v", where, err)
+		return
+	}
+
+	// Headers.
+	hs, _ := r["headers"].(map[string]any)
+	for name := range hs {
+		h, hptr, err := s.resolve(rptr + "/headers/" + oaEsc(name))
+		if err != nil {
+			t.Errorf("%s: header %s: %v", where, name, err)
+			continue
+		}
+		vals := resp.Header.Values(name)
+		if len(vals) == 0 {
+			if oaReq, _ := h["required"].(bool); oaReq {
+				t.Errorf("%s: documented required header %s is missing", where, name)
+			}
+			continue
+		}
+		sch, err := s.schema(hptr + "/schema")
+		if err != nil {
+			t.Errorf("%s: header %s schema: %v", where, name, err)
+			continue
+		}
+		var v any = vals[0]
+		if hsch, _ := h["schema"].(map[string]any); hsch["type"] == "integer" {
+			if _, err := strconv.ParseInt(vals[0], 10, 64); err != nil {
+				t.Errorf("%s: header %s = %q is not an integer", where, name, vals[0])
+				continue
+			}
+			v = json.Number(vals[0])
+		}
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("%s: header %s = %q does not match its schema: %v", where, name, vals[0], err)
+		}
+	}
+	for _, name := range oaCheckedHeaders {
+		if resp.Header.Get(name) == "" {
+			continue
+		}
+		if _, ok := hs[name]; !ok {
+			t.Errorf("%s: response carries header %s = %q, which is not documented for this status", where, name, resp.Header.Get(name))
+		}
+	}
+	if ra, xra := resp.Header.Get("Retry-After"), resp.Header.Get("X-Retry-After"); ra != xra {
+		t.Errorf("%s: Retry-After %q and X-Retry-After %q differ", where, ra, xra)
+	}
+
+	// Body.
+	content, hasContent := r["content"].(map[string]any)
+	if len(body) == 0 {
+		return
+	}
+	if !hasContent {
+		t.Errorf("%s: the response has a body (%q) but the document describes none", where, resp.Header.Get("Content-Type"))
+		return
+	}
+	mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err != nil {
+		t.Errorf("%s: bad Content-Type %q: %v", where, resp.Header.Get("Content-Type"), err)
+		return
+	}
+	if _, ok := content[mt]; !ok {
+		var documented []string
+		for k := range content {
+			documented = append(documented, k)
+		}
+		sort.Strings(documented)
+		t.Errorf("%s: Content-Type %s is not documented (documented: %s)", where, mt, strings.Join(documented, ", "))
+		return
+	}
+	if !oaIsJSON(mt) {
+		return
+	}
+	sch, err := s.schema(rptr + "/content/" + oaEsc(mt) + "/schema")
+	if err != nil {
+		t.Errorf("%s: schema: %v", where, err)
+		return
+	}
+	if err := oaValidateJSON(sch, body); err != nil {
+		t.Errorf("%s: body does not match the documented schema: %v\nbody: %.2000s", where, err, body)
+	}
+	if mt == "application/problem+json" {
+		var p struct {
+			Status    int    `json:"status"`
+			RequestID string `json:"request_id"`
+		}
+		_ = json.Unmarshal(body, &p)
+		if p.Status != resp.StatusCode {
+			t.Errorf("%s: problem status %d differs from the HTTP status", where, p.Status)
+		}
+		if p.RequestID != resp.Header.Get("X-Request-Id") {
+			t.Errorf("%s: problem request_id %q differs from X-Request-Id %q", where, p.RequestID, resp.Header.Get("X-Request-Id"))
+		}
+	}
+}
+
+// checkRequest validates a request body the server accepted against the
+// documented request schema, so the document is not stricter than the
+// server.
+func (s *oaSpec) checkRequest(t testing.TB, method, path, mediaType string, body []byte, oaPart string) {
+	t.Helper()
+	o := s.find(method, path)
+	if o == nil {
+		return
+	}
+	ptr := o.ptr + "/requestBody/content/" + oaEsc(mediaType) + "/schema"
+	if oaPart != "" {
+		_, sp, err := s.resolve(ptr)
+		if err != nil {
+			t.Errorf("%s %s: request schema: %v", method, path, err)
+			return
+		}
+		ptr = sp + "/properties/" + oaEsc(oaPart)
+	}
+	if _, ok := s.lookup(ptr); !ok {
+		t.Errorf("%s %s: no documented request schema for %s (part %q)", method, path, mediaType, oaPart)
+		return
+	}
+	sch, err := s.schema(ptr)
+	if err != nil {
+		t.Errorf("%s %s: request schema: %v", method, path, err)
+		return
+	}
+	if err := oaValidateJSON(sch, body); err != nil {
+		t.Errorf("%s %s: the server accepted a request body that the document says is invalid: %v\nbody: %s", method, path, err, body)
+	}
+}
+
+// oaRecorder collects the errors check reports, for the checker's self-test.
+type oaRecorder struct {
+	testing.TB
+	errs []string
+}
+
+func (r *oaRecorder) Helper() {}
+
+func (r *oaRecorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// ---------------------------------------------------------------- the client
+
+type oaClient struct {
+	spec *oaSpec
+	base string
+	hc   *http.Client
+}
+
+func newOAClient(t testing.TB, opts ...testserver.Option) *oaClient {
+	srv := testserver.Start(t, opts...)
+	return &oaClient{spec: oaLoadSpec(t), base: srv.URL, hc: &http.Client{Timeout: 30 * time.Second}}
+}
+
+type oaReply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r oaReply) obj(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %s", err, r.body)
+	}
+	return m
+}
+
+// req describes one request.
+type oaReq struct {
+	method, path string
+	token        string
+	body         []byte
+	ctype        string
+	header       map[string]string
+	metaPart     []byte // multipart "metadata" part, validated when accepted
+}
+
+func (a *oaClient) send(t testing.TB, q oaReq) oaReply {
+	t.Helper()
+	var rd io.Reader
+	if q.body != nil {
+		rd = bytes.NewReader(q.body)
+	}
+	hr, err := http.NewRequest(q.method, a.base+q.path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+q.token)
+	}
+	if q.ctype != "" {
+		hr.Header.Set("Content-Type", q.ctype)
+	}
+	for k, v := range q.header {
+		hr.Header.Set(k, v)
+	}
+	return a.roundTrip(t, hr, q)
+}
+
+func (a *oaClient) roundTrip(t testing.TB, hr *http.Request, q oaReq) oaReply {
+	t.Helper()
+	resp, err := a.hc.Do(hr)
+	if err != nil {
+		t.Fatalf("%s %s: %v", hr.Method, hr.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", hr.Method, hr.URL.Path, err)
+	}
+	a.spec.check(t, hr.Method, hr.URL.Path, resp, body)
+	if resp.StatusCode/100 == 2 {
+		mt, _, _ := mime.ParseMediaType(q.ctype)
+		switch {
+		case q.metaPart != nil:
+			a.spec.checkRequest(t, hr.Method, hr.URL.Path, "multipart/form-data", q.metaPart, "metadata")
+		case mt == "application/json" && q.body != nil:
+			a.spec.checkRequest(t, hr.Method, hr.URL.Path, mt, q.body, "")
+		}
+	}
+	return oaReply{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+// expect sends q and fails unless the answer has the status (and, for a
+// problem, the code).
+func (a *oaClient) expect(t testing.TB, q oaReq, status int, code string) oaReply {
+	t.Helper()
+	r := a.send(t, q)
+	if r.status != status {
+		t.Fatalf("%s %s: got status %d, want %d; body: %s", q.method, q.path, r.status, status, r.body)
+	}
+	if code != "" {
+		if got, _ := r.obj(t)["code"].(string); got != code {
+			t.Fatalf("%s %s: got problem code %q, want %q; body: %s", q.method, q.path, got, code, r.body)
+		}
+	}
+	return r
+}
+
+func oaJSON(method, path, token string, body any) oaReq {
+	var b []byte
+	switch v := body.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		b, _ = json.Marshal(v)
+	}
+	return oaReq{method: method, path: path, token: token, body: b, ctype: "application/json"}
+}
+
+func oaGet(path, token string) oaReq { return oaReq{method: http.MethodGet, path: path, token: token} }
+
+// ---------------------------------------------------------------- fixtures
+
+type oaFixture struct {
+	call  synth.Call
+	meta  []byte
+	wav   []byte
+	sipre []byte
+}
+
+func oaCalls(t testing.TB, seed uint64, n int) []oaFixture {
+	t.Helper()
+	cs := synth.Generate(rand.New(rand.NewPCG(seed, 7)), n, synth.Options{Now: time.Now().UTC().Truncate(time.Second), MinDuration: time.Second, MaxDuration: 2 * time.Second})
+	out := make([]oaFixture, len(cs))
+	for i, c := range cs {
+		var buf bytes.Buffer
+		if err := c.WriteWAV(&buf); err != nil {
+			t.Fatal(err)
+		}
+		out[i] = oaFixture{call: c, meta: c.Metadata(), wav: buf.Bytes(), sipre: c.SIPREC()}
+	}
+	return out
+}
+
+type oaPart struct {
+	name, filename, ctype string
+	data                  []byte
+}
+
+func oaMultipart(t testing.TB, parts ...oaPart) ([]byte, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, p := range parts {
+		h := textproto.MIMEHeader{}
+		cd := `form-data; name="` + p.name + `"`
+		if p.filename != "" {
+			cd += `; filename="` + p.filename + `"`
+		}
+		h.Set("Content-Disposition", cd)
+		if p.ctype != "" {
+			h.Set("Content-Type", p.ctype)
+		}
+		w, err := mw.CreatePart(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = w.Write(p.data)
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), mw.FormDataContentType()
+}
+
+func oaIngest(t testing.TB, token string, meta, wav, siprec []byte, key string) oaReq {
+	t.Helper()
+	parts := []oaPart{{name: "metadata", ctype: "application/json", data: meta}}
+	if wav != nil {
+		parts = append(parts, oaPart{name: "media", filename: "call.wav", ctype: "audio/wav", data: wav})
+	}
+	if siprec != nil {
+		parts = append(parts, oaPart{name: "siprec", filename: "call.xml", ctype: "application/rs-metadata+xml", data: siprec})
+	}
+	body, ct := oaMultipart(t, parts...)
+	q := oaReq{method: http.MethodPost, path: "/api/v2/recordings", token: token, body: body, ctype: ct, metaPart: meta}
+	if key != "" {
+		q.header = map[string]string{"Idempotency-Key": key}
+	}
+	return q
+}
+
+func oaCreateToken(t testing.TB, a *oaClient, name string, perms ...string) string {
+	t.Helper()
+	r := a.expect(t, oaJSON("POST", "/api/v2/tokens", testserver.AdminToken, map[string]any{"name": name, "permissions": perms}), 201, "")
+	tok, _ := r.obj(t)["token"].(string)
+	if tok == "" {
+		t.Fatalf("no token in %s", r.body)
+	}
+	return tok
+}
+
+func oaWaitCompleted(t testing.TB, a *oaClient, id string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rec := a.expect(t, oaGet("/api/v2/recordings/"+id, testserver.AdminToken), 200, "").obj(t)
+		if rec["status"] != "processing" {
+			return rec
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("recording %s still processing after 30s", id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ---------------------------------------------------------------- tests
+
+func TestOpenAPI(t *testing.T) {
+	spec := oaLoadSpec(t)
+
+	t.Run("document", func(t *testing.T) { testOADocument(t, spec) })
+	t.Run("exchanges", func(t *testing.T) {
+		t.Run("main", func(t *testing.T) { t.Parallel(); testOAMain(t) })
+		t.Run("upload limit", func(t *testing.T) { t.Parallel(); testOAUploadLimit(t) })
+		t.Run("rate limit", func(t *testing.T) { t.Parallel(); testOARateLimit(t) })
+		for _, f := range []struct {
+			spec, code string
+			status     int
+		}{
+			{"locked=1", "recording_locked", 409},
+			{"rate_limited=1,retry_after=3s", "rate_limited", 429},
+			{"unavailable=1", "unavailable", 503},
+		} {
+			t.Run("faults "+f.spec, func(t *testing.T) { t.Parallel(); testOAFaults(t, f.spec, f.status, f.code) })
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	// Every operation the document describes was exercised.
+	spec.mu.Lock()
+	defer spec.mu.Unlock()
+	for _, o := range spec.ops {
+		st := spec.covered[o.key()]
+		if len(st) == 0 {
+			t.Errorf("openapi.json describes %s, but no exchange reached it: a route that does not exist, or a missing test", o.key())
+			continue
+		}
+		var codes []int
+		for c := range st {
+			codes = append(codes, c)
+		}
+		slices.Sort(codes)
+		t.Logf("%-45s exercised %v", o.key(), codes)
+	}
+}
+
+var oaRoutePattern = regexp.MustCompile(`"(GET|HEAD|POST|PUT|PATCH|DELETE) (/[^"]*)"`)
+
+func oaNormTemplate(p string) string {
+	return regexp.MustCompile(`\{[^}]*\}`).ReplaceAllString(p, "{}")
+}
+
+func testOADocument(t *testing.T, spec *oaSpec) {
+	file, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(file, httpapi.OpenAPI()) {
+		t.Error("httpapi.OpenAPI() differs from openapi.json")
+	}
+	if v, _ := spec.doc["openapi"].(string); v != "3.1.0" {
+		t.Errorf("openapi = %q, want 3.1.0", v)
+	}
+	info, _ := spec.doc["info"].(map[string]any)
+	for _, k := range []string{"title", "version", "description"} {
+		if s, _ := info[k].(string); s == "" {
+			t.Errorf("info.%s is empty", k)
+		}
+	}
+
+	// Every components.schemas entry compiles.
+	comps, _ := spec.doc["components"].(map[string]any)
+	schemas, _ := comps["schemas"].(map[string]any)
+	if len(schemas) == 0 {
+		t.Fatal("components.schemas is empty")
+	}
+	for name := range schemas {
+		if _, err := spec.schema("/components/schemas/" + oaEsc(name)); err != nil {
+			t.Errorf("components.schemas.%s does not compile: %v", name, err)
+		}
+	}
+
+	// Every operation is described, every $ref resolves, every schema compiles.
+	ids := map[string]string{}
+	for _, o := range spec.ops {
+		for _, k := range []string{"operationId", "summary", "description"} {
+			if s, _ := o.node[k].(string); s == "" {
+				t.Errorf("%s: %s is empty", o.key(), k)
+			}
+		}
+		if tags, _ := o.node["tags"].([]any); len(tags) == 0 {
+			t.Errorf("%s: no tags", o.key())
+		}
+		id, _ := o.node["operationId"].(string)
+		if prev, dup := ids[id]; dup {
+			t.Errorf("operationId %q used by %s and %s", id, prev, o.key())
+		}
+		ids[id] = o.key()
+		rs, _ := o.node["responses"].(map[string]any)
+		if len(rs) == 0 {
+			t.Errorf("%s: no responses", o.key())
+		}
+		for code := range rs {
+			r, rptr, err := spec.resolve(o.ptr + "/responses/" + code)
+			if err != nil {
+				t.Errorf("%s %s: %v", o.key(), code, err)
+				continue
+			}
+			content, _ := r["content"].(map[string]any)
+			for mt := range content {
+				if _, err := spec.schema(rptr + "/content/" + oaEsc(mt) + "/schema"); err != nil {
+					t.Errorf("%s %s %s: schema does not compile: %v", o.key(), code, mt, err)
+				}
+			}
+			hs, _ := r["headers"].(map[string]any)
+			for name := range hs {
+				if _, hptr, err := spec.resolve(rptr + "/headers/" + oaEsc(name)); err != nil {
+					t.Errorf("%s %s header %s: %v", o.key(), code, name, err)
+				} else if _, err := spec.schema(hptr + "/schema"); err != nil {
+					t.Errorf("%s %s header %s: %v", o.key(), code, name, err)
+				}
+			}
+			if (code == "429" || code == "503") && (hs["Retry-After"] == nil || hs["X-Retry-After"] == nil) {
+				t.Errorf("%s %s: Retry-After and X-Retry-After must be documented", o.key(), code)
+			}
+		}
+		if _, ok := o.node["requestBody"]; ok {
+			b, bptr, err := spec.resolve(o.ptr + "/requestBody")
+			if err != nil {
+				t.Errorf("%s: requestBody: %v", o.key(), err)
+				continue
+			}
+			content, _ := b["content"].(map[string]any)
+			for mt := range content {
+				if _, err := spec.schema(bptr + "/content/" + oaEsc(mt) + "/schema"); err != nil {
+					t.Errorf("%s request %s: schema does not compile: %v", o.key(), mt, err)
+				}
+			}
+		}
+	}
+
+	// The checker itself catches drift (on a private copy of the spec, so
+	// these fake answers do not count as coverage).
+	self, err := newOASpec(httpapi.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := func(status int, ctype, body string, hdr ...string) *http.Response {
+		h := http.Header{}
+		if ctype != "" {
+			h.Set("Content-Type", ctype)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			h.Set(hdr[i], hdr[i+1])
+		}
+		return &http.Response{StatusCode: status, Header: h}
+	}
+	for _, c := range []struct {
+		name, method, path string
+		resp               *http.Response
+		body, want         string
+	}{
+		{"undocumented status", "GET", "/healthz", fake(418, "", "", "X-Request-Id", "req_000000000000000000000000"), "", "status 418 is not documented"},
+		{"undocumented route", "GET", "/api/v2/nothing", fake(200, "", ""), "", "no operation"},
+		{"missing required header", "GET", "/api/v2/recordings", fake(429, "application/problem+json", "", "X-Request-Id", "req_000000000000000000000000"),
+			`{"type":"urn:holdfast:problem:rate_limited","title":"t","status":429,"code":"rate_limited","message":"m","request_id":"req_000000000000000000000000"}`, "Retry-After is missing"},
+		{"schema drift", "GET", "/api/v2/recordings/rec_x", fake(200, "application/json", "", "X-Request-Id", "req_000000000000000000000000"), `{"id": "rec_x"}`, "does not match the documented schema"},
+		{"wrong problem code", "GET", "/api/v2/recordings/rec_x", fake(404, "application/problem+json", "", "X-Request-Id", "req_000000000000000000000000"),
+			`{"type":"urn:holdfast:problem:gone","title":"t","status":404,"code":"gone","message":"m","request_id":"req_000000000000000000000000"}`, "does not match the documented schema"},
+		{"undocumented content type", "GET", "/healthz", fake(200, "text/html", "", "X-Request-Id", "req_000000000000000000000000"), "<p>ok</p>", "Content-Type text/html is not documented"},
+	} {
+		rec := &oaRecorder{TB: t}
+		self.check(rec, c.method, c.path, c.resp, []byte(c.body))
+		if !strings.Contains(strings.Join(rec.errs, "\n"), c.want) {
+			t.Errorf("checker self-test %q: want an error containing %q, got %q", c.name, c.want, rec.errs)
+		}
+	}
+
+	// The document describes exactly the routes server.go registers.
+	src, err := os.ReadFile("server.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := map[string]bool{}
+	for _, m := range oaRoutePattern.FindAllStringSubmatch(string(src), -1) {
+		routes[m[1]+" "+oaNormTemplate(m[2])] = true
+	}
+	if len(routes) < 10 {
+		t.Fatalf("found only %d routes in server.go; has routes() changed shape?", len(routes))
+	}
+	documented := map[string]bool{}
+	for _, o := range spec.ops {
+		documented[o.method+" "+oaNormTemplate(o.template)] = true
+	}
+	// Bulk exports (contract §7/§8) are being built separately and are
+	// added to openapi.json with them. Until the document describes any
+	// export route, those routes are reported, not failed; from then on
+	// every one of them must be described (and exercised here).
+	const pendingPrefix = "/api/v2/bulk/"
+	pendingDocumented := false
+	for d := range documented {
+		if strings.Contains(d, " "+pendingPrefix) {
+			pendingDocumented = true
+		}
+	}
+	for r := range routes {
+		if documented[r] {
+			continue
+		}
+		if !pendingDocumented && strings.Contains(r, " "+pendingPrefix) {
+			t.Logf("not yet described (exports are documented with their implementation): %s", r)
+			continue
+		}
+		t.Errorf("server.go registers %s, which openapi.json does not describe", r)
+	}
+	for d := range documented {
+		if !routes[d] {
+			t.Errorf("openapi.json describes %s, which server.go does not register", d)
+		}
+	}
+}
+
+func testOAMain(t *testing.T) {
+	a := newOAClient(t)
+	admin := testserver.AdminToken
+
+	// Operations endpoints and the document itself.
+	a.expect(t, oaGet("/healthz", ""), 200, "")
+	a.expect(t, oaGet("/readyz", ""), 200, "")
+	a.expect(t, oaGet("/metrics", ""), 200, "")
+	served := a.expect(t, oaGet("/openapi.json", ""), 200, "")
+	if !bytes.Equal(served.body, httpapi.OpenAPI()) {
+		t.Error("/openapi.json differs from the embedded document")
+	}
+	var d struct {
+		OpenAPI string `json:"openapi"`
+	}
+	if err := json.Unmarshal(served.body, &d); err != nil || d.OpenAPI != "3.1.0" {
+		t.Errorf("/openapi.json: openapi = %q (err %v), want 3.1.0", d.OpenAPI, err)
+	}
+	if y := a.expect(t, oaGet("/openapi.yaml", ""), 200, ""); !bytes.Equal(y.body, httpapi.OpenAPI()) {
+		t.Error("/openapi.yaml differs from the embedded document")
+	}
+	a.expect(t, oaGet("/api/v2/signing-key", ""), 200, "")
+
+	// Tokens.
+	a.expect(t, oaJSON("POST", "/api/v2/tokens", "", map[string]any{"name": "x", "permissions": []string{"admin"}}), 401, "unauthenticated")
+	a.expect(t, oaJSON("POST", "/api/v2/tokens", "hf_unknown", map[string]any{"name": "x", "permissions": []string{"admin"}}), 401, "unauthenticated")
+	viewer := oaCreateToken(t, a, "viewer", "recording:view")
+	auditor := oaCreateToken(t, a, "auditor", "audit:view")
+	ingester := oaCreateToken(t, a, "ingester", "recording:ingest", "recording:view")
+	holder := oaCreateToken(t, a, "holder", "recording:export:legalhold", "recording:view")
+	p := a.expect(t, oaJSON("POST", "/api/v2/tokens", viewer, map[string]any{"name": "x", "permissions": []string{"admin"}}), 403, "permission_denied").obj(t)
+	if mp, _ := p["missing_permissions"].([]any); len(mp) != 1 || mp[0] != "admin" {
+		t.Errorf("missing_permissions = %v, want [admin]", p["missing_permissions"])
+	}
+	a.expect(t, oaJSON("POST", "/api/v2/tokens", admin, `{"name": `), 400, "malformed_json")
+	a.expect(t, oaJSON("POST", "/api/v2/tokens", admin, `["not", "an", "object"]`), 400, "malformed_json")
+	p = a.expect(t, oaJSON("POST", "/api/v2/tokens", admin, map[string]any{"permissions": []string{"bogus"}, "extra": 1}), 400, "validation_failed").obj(t)
+	if errs, _ := p["errors"].([]any); len(errs) != 3 {
+		t.Errorf("want 3 field errors (name, permissions[0], extra), got %v", p["errors"])
+	}
+	big := append(append([]byte(`{"name": "`), bytes.Repeat([]byte("a"), httpapi.MaxJSONBody+1024)...), `", "permissions": ["admin"]}`...)
+	a.expect(t, oaJSON("POST", "/api/v2/tokens", admin, big), 413, "payload_too_large")
+
+	// Ingest.
+	fx := oaCalls(t, 1, 4)
+	first := a.expect(t, oaIngest(t, ingester, fx[0].meta, fx[0].wav, fx[0].sipre, "key-0"), 202, "")
+	rec0 := first.obj(t)
+	id0, _ := rec0["id"].(string)
+	if loc := first.header.Get("Location"); loc != "/api/v2/recordings/"+id0 {
+		t.Errorf("Location = %q, want /api/v2/recordings/%s", loc, id0)
+	}
+	replay := a.expect(t, oaIngest(t, ingester, fx[0].meta, fx[0].wav, fx[0].sipre, "key-0"), 202, "")
+	if replay.header.Get("Idempotent-Replayed") != "true" || replay.obj(t)["id"] != id0 {
+		t.Errorf("replay: Idempotent-Replayed %q, body %s", replay.header.Get("Idempotent-Replayed"), replay.body)
+	}
+	a.expect(t, oaIngest(t, ingester, fx[1].meta, fx[1].wav, nil, "key-0"), 422, "idempotency_key_reused")
+	a.expect(t, oaIngest(t, ingester, fx[1].meta, fx[1].wav, nil, strings.Repeat("k", 300)), 400, "validation_failed")
+	// The metadata without started_at, completed by the siprec part.
+	var m map[string]any
+	_ = json.Unmarshal(fx[1].meta, &m)
+	delete(m, "started_at")
+	delete(m, "call_id")
+	m["media_type"] = "sip"
+	meta1, _ := json.Marshal(m)
+	id1, _ := a.expect(t, oaIngest(t, admin, meta1, fx[1].wav, fx[1].sipre, ""), 202, "").obj(t)["id"].(string)
+	id2, _ := a.expect(t, oaIngest(t, admin, fx[2].meta, fx[2].wav, nil, ""), 202, "").obj(t)["id"].(string)
+	id3, _ := a.expect(t, oaIngest(t, admin, fx[3].meta, fx[3].wav, nil, ""), 202, "").obj(t)["id"].(string)
+
+	a.expect(t, oaIngest(t, "", fx[1].meta, fx[1].wav, nil, ""), 401, "unauthenticated")
+	a.expect(t, oaIngest(t, viewer, fx[1].meta, fx[1].wav, nil, ""), 403, "permission_denied")
+	a.expect(t, oaReq{method: "POST", path: "/api/v2/recordings", token: admin, body: fx[1].meta, ctype: "application/json"}, 415, "unsupported_media_type")
+	body, ct := oaMultipart(t, oaPart{name: "metadata", data: fx[1].meta}, oaPart{name: "media", filename: "notes.txt", ctype: "text/plain", data: []byte("these are not the droids you are looking for, just plain text")})
+	a.expect(t, oaReq{method: "POST", path: "/api/v2/recordings", token: admin, body: body, ctype: ct}, 415, "unsupported_media_type")
+	a.expect(t, oaIngest(t, admin, []byte(`{"media_type": "SIP"}`), fx[1].wav, nil, ""), 400, "validation_failed")
+	a.expect(t, oaIngest(t, admin, []byte(`not json`), fx[1].wav, nil, ""), 400, "malformed_json")
+	p = a.expect(t, oaIngest(t, admin, []byte(`{"media_type": "VIDEO", "started_at": "2023-11-01", "legal_hold": true}`), nil, nil, ""), 400, "validation_failed").obj(t)
+	if errs, _ := p["errors"].([]any); len(errs) < 3 {
+		t.Errorf("want every broken field listed, got %v", p["errors"])
+	}
+
+	t.Run("idempotency in progress", func(t *testing.T) {
+		t.Parallel()
+		testOAIdempotencyInProgress(t, a, fx[0])
+	})
+
+	// Recordings.
+	for _, id := range []string{id0, id1, id2, id3} {
+		rec := oaWaitCompleted(t, a, id)
+		if rec["status"] != "completed" {
+			t.Errorf("recording %s: status %v, failure_reason %v", id, rec["status"], rec["failure_reason"])
+		}
+	}
+	a.expect(t, oaGet("/api/v2/recordings/"+id0, viewer), 200, "")
+	a.expect(t, oaGet("/api/v2/recordings/rec_01JD0000000000000000000000", viewer), 404, "not_found")
+	a.expect(t, oaGet("/api/v2/recordings/"+id0, ""), 401, "unauthenticated")
+	a.expect(t, oaGet("/api/v2/recordings/"+id0, auditor), 403, "permission_denied")
+
+	// Not parallel: it counts recordings that later subtests add and delete.
+	t.Run("list recordings", func(t *testing.T) {
+		page := a.expect(t, oaGet("/api/v2/recordings?limit=2", viewer), 200, "").obj(t)
+		cur, _ := page["next_cursor"].(string)
+		if cur == "" {
+			t.Fatalf("no next_cursor after 2 of 4: %v", page)
+		}
+		page = a.expect(t, oaGet("/api/v2/recordings?limit=2&cursor="+url.QueryEscape(cur), viewer), 200, "").obj(t)
+		if items, _ := page["items"].([]any); len(items) != 2 {
+			t.Errorf("second page has %d items, want 2", len(items))
+		}
+		from := time.Now().Add(-100 * time.Hour).UTC().Format(time.RFC3339)
+		to := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		page = a.expect(t, oaGet("/api/v2/recordings?media_type=sip&status=completed&from="+url.QueryEscape(from)+"&to="+url.QueryEscape(to), viewer), 200, "").obj(t)
+		if items, _ := page["items"].([]any); len(items) != 4 {
+			t.Errorf("filtered list has %d items, want 4", len(items))
+		}
+		a.expect(t, oaGet("/api/v2/recordings?limit=0&media_type=video&from=yesterday&status=done&case_id=-x&cursor=***", viewer), 400, "validation_failed")
+		a.expect(t, oaGet("/api/v2/recordings", ""), 401, "unauthenticated")
+		a.expect(t, oaGet("/api/v2/recordings", auditor), 403, "permission_denied")
+	})
+
+	t.Run("media", func(t *testing.T) {
+		t.Parallel()
+		path := "/api/v2/recordings/" + id2 + "/media"
+		full := a.expect(t, oaGet(path, viewer), 200, "")
+		if !bytes.Equal(full.body, fx[2].wav) {
+			t.Error("media differs from the upload")
+		}
+		etag := full.header.Get("ETag")
+		r := a.expect(t, oaReq{method: "GET", path: path, token: viewer, header: map[string]string{"Range": "bytes=0-99"}}, 206, "")
+		if len(r.body) != 100 || r.header.Get("Content-Range") == "" {
+			t.Errorf("range: %d bytes, Content-Range %q", len(r.body), r.header.Get("Content-Range"))
+		}
+		a.expect(t, oaReq{method: "GET", path: path, token: viewer, header: map[string]string{"Range": "bytes=0-9,20-29"}}, 206, "")
+		a.expect(t, oaReq{method: "GET", path: path, token: viewer, header: map[string]string{"Range": "bytes=99999999-"}}, 416, "")
+		a.expect(t, oaReq{method: "GET", path: path, token: viewer, header: map[string]string{"If-None-Match": etag}}, 304, "")
+		a.expect(t, oaReq{method: "GET", path: path, token: viewer, header: map[string]string{"If-Match": `"0000"`}}, 412, "")
+		a.expect(t, oaGet("/api/v2/recordings/rec_01JD0000000000000000000000/media", viewer), 404, "not_found")
+		a.expect(t, oaGet(path, ""), 401, "unauthenticated")
+		a.expect(t, oaGet(path, auditor), 403, "permission_denied")
+	})
+
+	t.Run("holds and delete", func(t *testing.T) {
+		t.Parallel()
+		// Per recording.
+		hold := func(ids ...string) map[string]any {
+			var items []map[string]any
+			for _, id := range ids {
+				items = append(items, map[string]any{"id": id, "metadata": map[string]any{"legal_hold": true, "hold_reason": "Discovery Request #12345", "hold_date": "2023-11-01T00:00:00.000Z", "case_id": "LC-2024-001"}})
+			}
+			return map[string]any{"recordings": items}
+		}
+		res := a.expect(t, oaJSON("POST", "/api/v2/recordings/legalholds", holder, hold(id0)), 200, "").obj(t)
+		if res["held"] != float64(1) {
+			t.Errorf("held = %v, want 1", res["held"])
+		}
+		a.expect(t, oaJSON("POST", "/api/v2/recordings/legalholds", holder, hold(id0)), 200, "")
+		a.expect(t, oaJSON("POST", "/api/v2/recordings/legalholds", holder, hold("rec_01JD0000000000000000000000")), 400, "validation_failed")
+		a.expect(t, oaJSON("POST", "/api/v2/recordings/legalholds", holder, `{"recordings": [`), 400, "malformed_json")
+		a.expect(t, oaJSON("POST", "/api/v2/recordings/legalholds", holder, map[string]any{"legal_hold": true, "recordings": []any{}}), 400, "validation_failed")
+		a.expect(t, oaJSON("POST", "/api/v2/recordings/legalholds", viewer, hold(id0)), 403, "permission_denied")
+		release := map[string]any{"recordings": []any{map[string]any{"id": id0, "metadata": map[string]any{"legal_hold": false, "case_id": "LC-2024-001", "release_reason": "wrong matter"}}}}
+		a.expect(t, oaJSON("POST", "/api/v2/recordings/legalholds", holder, release), 403, "permission_denied")
+		a.expect(t, oaJSON("POST", "/api/v2/recordings/legalholds", "", hold(id0)), 401, "unauthenticated")
+
+		// By filter.
+		create := map[string]any{"case_id": "LC-2024-002", "hold_reason": "Regulator inquiry", "filter": map[string]any{"record_ids": []string{id0, id1}}, "include_future": false}
+		hr := a.expect(t, oaJSON("POST", "/api/v2/legalholds", holder, create), 201, "")
+		h := hr.obj(t)
+		holdID, _ := h["hold_id"].(string)
+		if h["matched"] != float64(2) || hr.header.Get("Location") != "/api/v2/legalholds/"+holdID {
+			t.Errorf("create hold: matched %v, Location %q", h["matched"], hr.header.Get("Location"))
+		}
+		future := map[string]any{"case_id": "LC-2024-003", "hold_reason": "All SIP calls", "hold_date": "2023-11-01T00:00:00Z",
+			"filter": map[string]any{"media_type": "sip", "from": "2020-01-01T00:00:00Z", "to": "2099-01-01T00:00:00Z"}, "include_future": true}
+		futureID, _ := a.expect(t, oaJSON("POST", "/api/v2/legalholds", admin, future), 201, "").obj(t)["hold_id"].(string)
+		a.expect(t, oaJSON("POST", "/api/v2/legalholds", holder, map[string]any{"case_id": "bad case", "hold_date": "2023-11-01", "filter": map[string]any{}}), 400, "validation_failed")
+		a.expect(t, oaJSON("POST", "/api/v2/legalholds", holder, `"a string"`), 400, "malformed_json")
+		a.expect(t, oaJSON("POST", "/api/v2/legalholds", viewer, create), 403, "permission_denied")
+		a.expect(t, oaJSON("POST", "/api/v2/legalholds", "", create), 401, "unauthenticated")
+
+		// Read holds.
+		a.expect(t, oaGet("/api/v2/legalholds", viewer), 200, "")
+		a.expect(t, oaGet("/api/v2/legalholds?case_id=LC-2024-002&limit=1", viewer), 200, "")
+		page := a.expect(t, oaGet("/api/v2/legalholds?limit=1", viewer), 200, "").obj(t)
+		if cur, _ := page["next_cursor"].(string); cur != "" {
+			a.expect(t, oaGet("/api/v2/legalholds?limit=1&cursor="+url.QueryEscape(cur), viewer), 200, "")
+		}
+		a.expect(t, oaGet("/api/v2/legalholds?case_id=no%20spaces&limit=5000", viewer), 400, "validation_failed")
+		a.expect(t, oaGet("/api/v2/legalholds", ""), 401, "unauthenticated")
+		a.expect(t, oaGet("/api/v2/legalholds", auditor), 403, "permission_denied")
+		a.expect(t, oaGet("/api/v2/legalholds/"+holdID, viewer), 200, "")
+		a.expect(t, oaGet("/api/v2/legalholds/hold_01JD0000000000000000000000", viewer), 404, "not_found")
+		a.expect(t, oaGet("/api/v2/legalholds/"+holdID, ""), 401, "unauthenticated")
+		a.expect(t, oaGet("/api/v2/legalholds/"+holdID, auditor), 403, "permission_denied")
+		a.expect(t, oaGet("/api/v2/recordings?case_id=LC-2024-002", viewer), 200, "")
+		rec := a.expect(t, oaGet("/api/v2/recordings/"+id0, viewer), 200, "").obj(t)
+		if rec["legal_hold"] != true {
+			t.Errorf("recording %s: legal_hold %v", id0, rec["legal_hold"])
+		}
+
+		// Delete.
+		del := func(id, token string) oaReq {
+			return oaReq{method: "DELETE", path: "/api/v2/recordings/" + id, token: token}
+		}
+		pr := a.expect(t, del(id0, admin), 409, "legal_hold_active").obj(t)
+		if hs, _ := pr["holds"].([]any); len(hs) != 3 {
+			t.Errorf("legal_hold_active names %d holds, want 3: %v", len(hs), pr["holds"])
+		}
+		a.expect(t, del(id3, viewer), 403, "permission_denied")
+		a.expect(t, del(id3, ""), 401, "unauthenticated")
+		a.expect(t, del("rec_01JD0000000000000000000000", admin), 404, "not_found")
+		rel := func(id, token string, body any) oaReq {
+			return oaJSON("POST", "/api/v2/legalholds/"+id+"/release", token, body)
+		}
+		a.expect(t, rel(futureID, admin, map[string]any{"release_reason": "Inquiry closed"}), 200, "")
+		a.expect(t, rel(futureID, admin, map[string]any{"release_reason": "Inquiry closed"}), 200, "")
+		a.expect(t, del(id3, admin), 204, "")
+		a.expect(t, oaGet("/api/v2/recordings/"+id3, viewer), 404, "not_found")
+
+		// Release.
+		a.expect(t, rel(holdID, admin, map[string]any{}), 400, "validation_failed")
+		a.expect(t, rel(holdID, admin, `{`), 400, "malformed_json")
+		a.expect(t, rel("hold_01JD0000000000000000000000", admin, map[string]any{"release_reason": "x"}), 404, "not_found")
+		a.expect(t, rel(holdID, holder, map[string]any{"release_reason": "x"}), 403, "permission_denied")
+		a.expect(t, rel(holdID, "", map[string]any{"release_reason": "x"}), 401, "unauthenticated")
+		released := a.expect(t, rel(holdID, admin, map[string]any{"release_reason": "Matter closed"}), 200, "").obj(t)
+		if released["active"] != false || released["released_at"] == nil {
+			t.Errorf("released hold: %v", released)
+		}
+		res = a.expect(t, oaJSON("POST", "/api/v2/recordings/legalholds", admin, release), 200, "").obj(t)
+		if rs, _ := res["results"].([]any); len(rs) != 1 || rs[0].(map[string]any)["status"] != "released" {
+			t.Errorf("release per recording: %v", res["results"])
+		}
+		res = a.expect(t, oaJSON("POST", "/api/v2/recordings/legalholds", admin, release), 200, "").obj(t)
+		if rs, _ := res["results"].([]any); len(rs) != 1 || rs[0].(map[string]any)["status"] != "not_held" {
+			t.Errorf("release per recording again: %v", res["results"])
+		}
+		a.expect(t, del(id0, admin), 204, "")
+	})
+
+	t.Run("audit", func(t *testing.T) {
+		t.Parallel()
+		page := a.expect(t, oaGet("/api/v2/audit/entries?limit=2", auditor), 200, "").obj(t)
+		size, _ := page["tree_size"].(float64)
+		if size < 5 {
+			t.Fatalf("tree_size %v, want at least 5", size)
+		}
+		cur, _ := page["next_cursor"].(string)
+		a.expect(t, oaGet("/api/v2/audit/entries?limit=2&cursor="+url.QueryEscape(cur), auditor), 200, "")
+		a.expect(t, oaGet("/api/v2/audit/entries?start=1", auditor), 200, "")
+		a.expect(t, oaGet("/api/v2/audit/entries?start=-1&limit=x", auditor), 400, "validation_failed")
+		a.expect(t, oaGet("/api/v2/audit/entries", ""), 401, "unauthenticated")
+		a.expect(t, oaGet("/api/v2/audit/entries", viewer), 403, "permission_denied")
+
+		a.expect(t, oaGet("/api/v2/audit/checkpoint", auditor), 200, "")
+		a.expect(t, oaGet("/api/v2/audit/checkpoint", ""), 401, "unauthenticated")
+		a.expect(t, oaGet("/api/v2/audit/checkpoint", viewer), 403, "permission_denied")
+
+		n := strconv.Itoa(int(size))
+		a.expect(t, oaGet("/api/v2/audit/proof/inclusion?index=1&size="+n, auditor), 200, "")
+		a.expect(t, oaGet("/api/v2/audit/proof/inclusion?index=0", auditor), 200, "")
+		a.expect(t, oaGet("/api/v2/audit/proof/inclusion", auditor), 400, "validation_failed")
+		a.expect(t, oaGet("/api/v2/audit/proof/inclusion?index=5&size=2", auditor), 400, "validation_failed")
+		a.expect(t, oaGet("/api/v2/audit/proof/inclusion?index=0", ""), 401, "unauthenticated")
+		a.expect(t, oaGet("/api/v2/audit/proof/inclusion?index=0", viewer), 403, "permission_denied")
+
+		a.expect(t, oaGet("/api/v2/audit/proof/consistency?old=2&new="+n, auditor), 200, "")
+		a.expect(t, oaGet("/api/v2/audit/proof/consistency?old="+n+"&new="+n, auditor), 200, "")
+		a.expect(t, oaGet("/api/v2/audit/proof/consistency?old=3", auditor), 400, "validation_failed")
+		a.expect(t, oaGet("/api/v2/audit/proof/consistency?old=0&new=1", auditor), 400, "validation_failed")
+		a.expect(t, oaGet("/api/v2/audit/proof/consistency?old=1&new=1", ""), 401, "unauthenticated")
+		a.expect(t, oaGet("/api/v2/audit/proof/consistency?old=1&new=1", viewer), 403, "permission_denied")
+	})
+}
+
+// testIdempotencyInProgress holds an upload open after the server has
+// reserved its Idempotency-Key, and checks that a second request with the
+// key is answered 409 idempotency_in_progress with Retry-After.
+func testOAIdempotencyInProgress(t *testing.T, a *oaClient, fx oaFixture) {
+	for attempt := range 5 {
+		key := fmt.Sprintf("slow-upload-%d", attempt)
+		body, ct := oaMultipart(t, oaPart{name: "metadata", data: fx.meta}, oaPart{name: "media", filename: "call.wav", data: fx.wav})
+		pr, pw := io.Pipe()
+		hr, _ := http.NewRequest("POST", a.base+"/api/v2/recordings", pr)
+		hr.Header.Set("Authorization", "Bearer "+testserver.AdminToken)
+		hr.Header.Set("Content-Type", ct)
+		hr.Header.Set("Idempotency-Key", key)
+		hr.ContentLength = -1
+		done := make(chan oaReply, 1)
+		go func() {
+			// No t.Fatal off the test goroutine: report through the channel.
+			resp, err := a.hc.Do(hr)
+			if err != nil {
+				done <- oaReply{status: -1, body: []byte(err.Error())}
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			a.spec.check(t, hr.Method, hr.URL.Path, resp, b)
+			done <- oaReply{status: resp.StatusCode, header: resp.Header, body: b}
+		}()
+		half := len(body) / 2
+		go func() { _, _ = pw.Write(body[:half]) }()
+
+		// Poll with the same key and a body that fails validation, so a
+		// poll that wins the reservation gives it up again at once.
+		probe, pct := oaMultipart(t, oaPart{name: "metadata", data: []byte(`{"media_type": "SIP"}`)})
+		got409 := false
+		var firstEarly *oaReply
+		deadline := time.Now().Add(10 * time.Second)
+		for !got409 && time.Now().Before(deadline) {
+			select {
+			case r := <-done:
+				firstEarly = &r
+			default:
+			}
+			if firstEarly != nil {
+				break
+			}
+			r := a.send(t, oaReq{method: "POST", path: "/api/v2/recordings", token: testserver.AdminToken, body: probe, ctype: pct, header: map[string]string{"Idempotency-Key": key}})
+			switch r.status {
+			case 409:
+				got409 = true
+				if r.header.Get("Retry-After") == "" {
+					t.Error("409 idempotency_in_progress without Retry-After")
+				}
+			case 400:
+				time.Sleep(5 * time.Millisecond)
+			default:
+				t.Fatalf("probe: unexpected status %d: %s", r.status, r.body)
+			}
+		}
+		if firstEarly != nil {
+			pw.Close()
+			t.Logf("attempt %d: the slow upload lost the race (%d); retrying", attempt, firstEarly.status)
+			continue
+		}
+		// Let the slow upload finish.
+		go func() { _, _ = pw.Write(body[half:]); pw.Close() }()
+		r := <-done
+		if !got409 {
+			t.Fatalf("never saw 409 idempotency_in_progress; slow upload ended %d %s", r.status, r.body)
+		}
+		if r.status != 202 {
+			t.Fatalf("slow upload: status %d: %s", r.status, r.body)
+		}
+		return
+	}
+	t.Fatal("could not hold an upload open long enough to see 409 idempotency_in_progress")
+}
+
+func testOAUploadLimit(t *testing.T) {
+	a := newOAClient(t, testserver.WithMaxUpload(1000))
+	fx := oaCalls(t, 2, 1)[0]
+	if len(fx.wav) <= 1000 {
+		t.Fatalf("fixture WAV is only %d bytes", len(fx.wav))
+	}
+	a.expect(t, oaIngest(t, testserver.AdminToken, fx.meta, fx.wav, nil, ""), 413, "payload_too_large")
+}
+
+func testOARateLimit(t *testing.T) {
+	a := newOAClient(t, testserver.WithRateLimit(1, 1))
+	a.expect(t, oaGet("/api/v2/recordings", testserver.AdminToken), 200, "")
+	r := a.expect(t, oaGet("/api/v2/recordings", testserver.AdminToken), 429, "rate_limited")
+	if n, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || n < 1 {
+		t.Errorf("Retry-After = %q", r.header.Get("Retry-After"))
+	}
+}
+
+func testOAFaults(t *testing.T, spec string, status int, code string) {
+	a := newOAClient(t, testserver.WithFaults(spec))
+	admin := testserver.AdminToken
+	for _, q := range []oaReq{
+		oaJSON("POST", "/api/v2/legalholds", admin, map[string]any{"hold_reason": "x", "filter": map[string]any{"media_type": "SIP"}}),
+		oaJSON("POST", "/api/v2/recordings/legalholds", admin, map[string]any{"recordings": []any{}}),
+		oaJSON("POST", "/api/v2/legalholds/hold_01JD0000000000000000000000/release", admin, map[string]any{"release_reason": "x"}),
+	} {
+		r := a.expect(t, q, status, code)
+		if r.header.Get("Retry-After") == "" || r.header.Get("Retry-After") != r.header.Get("X-Retry-After") {
+			t.Errorf("%s %s: Retry-After %q, X-Retry-After %q", q.method, q.path, r.header.Get("Retry-After"), r.header.Get("X-Retry-After"))
+		}
+	}
+	// Reads are never subject to fault injection.
+	a.expect(t, oaGet("/api/v2/legalholds", admin), 200, "")
+}
