@@ -26,8 +26,7 @@ func (s *Server) authenticate(r *http.Request) (vault.Token, *Problem) {
 	h := r.Header.Get("Authorization")
 	scheme, secret, ok := strings.Cut(h, " ")
 	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
-		p := newProblem(http.StatusUnauthorized, "unauthenticated", "send a token as \"Authorization: Bearer <token>\"")
-		return vault.Token{}, p
+		return vault.Token{}, newProblem(http.StatusUnauthorized, "unauthenticated", "send a token as \"Authorization: Bearer <token>\"")
 	}
 	tok, err := s.cfg.Store.TokenBySecretHash(r.Context(), HashSecret(strings.TrimSpace(secret)))
 	if errors.Is(err, vault.ErrNotFound) {

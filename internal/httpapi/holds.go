@@ -24,20 +24,10 @@ func readJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-
-// applyRecordingHolds handles POST /api/v2/recordings/legalholds. The
-// permissions depend on the body: legal_hold true needs
-// recording:export:legalhold, false needs legalhold:release. They are
-// checked before the rest of the body is validated, so a token without
-// them learns that first.
-func (s *Server) applyRecordingHolds(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
-	body, err := readJSONBody(w, r)
-	if err != nil {
-		return err
-	}
-	if _, err := vault.DecodeObject(body, "request body"); err != nil {
-		return err
-	}
+// recordingHoldPerms says what a per-recording hold request needs:
+// legal_hold true needs recording:export:legalhold, false needs
+// legalhold:release.
+func recordingHoldPerms(body []byte) []vault.Permission {
 	applies, releases := vault.PeekHoldFlags(body)
 	var need []vault.Permission
 	if applies {
@@ -46,8 +36,16 @@ func (s *Server) applyRecordingHolds(w http.ResponseWriter, r *http.Request, tok
 	if releases {
 		need = append(need, vault.PermLegalHoldRelease)
 	}
-	if missing := tok.Missing(need...); len(missing) > 0 {
-		return permissionProblem(missing)
+	return need
+}
+
+// applyRecordingHolds handles POST /api/v2/recordings/legalholds. Its
+// permissions (recordingHoldPerms) were checked before the body is
+// validated, so a token without them learns that first.
+func (s *Server) applyRecordingHolds(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	body, err := readJSONBody(w, r)
+	if err != nil {
+		return err
 	}
 	items, err := vault.DecodeRecordingHolds(body)
 	if err != nil {

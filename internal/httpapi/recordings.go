@@ -271,7 +271,6 @@ func pageParams(r *http.Request, p *vault.Problems) (limit int, cursor string) {
 	return limit, cursor
 }
 
-
 func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
 	var probs vault.Problems
 	q := r.URL.Query()
@@ -307,7 +306,7 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request, tok vaul
 	}
 	if v := q.Get("case_id"); v != "" {
 		if !vault.CaseIDPattern.MatchString(v) {
-			probs.Add("query.case_id", "invalid_value", vault.CaseIDRule)
+			probs.Add("query.case_id", "invalid_pattern", vault.CaseIDRule)
 		}
 		params.CaseID = v
 	}
@@ -351,7 +350,7 @@ func (s *Server) getMedia(w http.ResponseWriter, r *http.Request, tok vault.Toke
 	w.Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
 	w.Header().Set("Content-Type", rec.Content.MediaFormat)
 	w.Header().Set("Accept-Ranges", "bytes")
-	http.ServeContent(w, r, "", rec.IngestedAt, obj)
+	serveContent(w, r, rec.IngestedAt, obj)
 	return nil
 }
 

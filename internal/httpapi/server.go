@@ -8,7 +8,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -112,6 +114,10 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, tok vault.Token) er
 type routeOpts struct {
 	perms  []vault.Permission
 	faults bool // subject to fault injection (hold and export requests)
+	// bodyPerms, if set, adds permissions that depend on the JSON body
+	// (legal_hold true or false); they are checked before faults are
+	// injected, so a token lacking them always learns that first.
+	bodyPerms func(body []byte) []vault.Permission
 }
 
 func (s *Server) handle(pattern string, o routeOpts, h apiHandler) {
@@ -133,14 +139,14 @@ func (s *Server) routes() {
 	s.handle("GET /api/v2/recordings/{id}/media", view, s.getMedia)
 	s.handle("DELETE /api/v2/recordings/{id}", routeOpts{perms: []vault.Permission{vault.PermRecordingDelete}}, s.deleteRecording)
 
-	s.handle("POST /api/v2/recordings/legalholds", routeOpts{faults: true}, s.applyRecordingHolds)
+	s.handle("POST /api/v2/recordings/legalholds", routeOpts{faults: true, bodyPerms: recordingHoldPerms}, s.applyRecordingHolds)
 	s.handle("POST /api/v2/legalholds", routeOpts{perms: []vault.Permission{vault.PermExportLegalHold}, faults: true}, s.createHold)
 	s.handle("GET /api/v2/legalholds", view, s.listHolds)
 	s.handle("GET /api/v2/legalholds/{id}", view, s.getHold)
 	s.handle("POST /api/v2/legalholds/{id}/release", routeOpts{perms: []vault.Permission{vault.PermLegalHoldRelease}, faults: true}, s.releaseHold)
 
 	exp := routeOpts{perms: []vault.Permission{vault.PermRecordingExport}}
-	s.handle("POST /api/v2/bulk/recordingexports", routeOpts{faults: true}, s.createExport)
+	s.handle("POST /api/v2/bulk/recordingexports", routeOpts{perms: exp.perms, faults: true, bodyPerms: exportPerms}, s.createExport)
 	s.handle("GET /api/v2/bulk/recordingexports", exp, s.listExports)
 	s.handle("GET /api/v2/bulk/recordingexports/{id}", exp, s.getExport)
 	s.handle("DELETE /api/v2/bulk/recordingexports/{id}", routeOpts{perms: exp.perms, faults: true}, s.cancelExport)
@@ -173,7 +179,17 @@ func (s *Server) guard(o routeOpts, h apiHandler) http.Handler {
 			writeProblem(w, r, p)
 			return
 		}
-		if missing := tok.Missing(o.perms...); len(missing) > 0 {
+		need := o.perms
+		if o.bodyPerms != nil {
+			body, err := readJSONBody(w, r)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			need = append(append([]vault.Permission(nil), need...), o.bodyPerms(body)...)
+		}
+		if missing := tok.Missing(need...); len(missing) > 0 {
 			writeProblem(w, r, permissionProblem(missing))
 			return
 		}
