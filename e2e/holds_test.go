@@ -153,9 +153,20 @@ func TestHoldOnProcessingRecording(t *testing.T) {
 	if m["status"] != "processing" || m["legal_hold"] != true {
 		t.Errorf("later recording %s: status %v legal_hold %v, want processing and true", recC.ID, m["status"], m["legal_hold"])
 	}
-	hs := holdsOf(t, m)
-	if len(hs) != 1 || hs[0]["hold_id"] != hF.HoldID || hs[0]["case_id"] != "LC-2024-002" || hs[0]["hold_reason"] != "Preservation notice" {
-		t.Errorf("later recording %s: holds %v, want only the include_future hold %s", recC.ID, m["holds"], hF.HoldID)
+	// (Whether the §6 hold above, whose filter names only recB, must also
+	// catch recC is TestIncludeFutureHonoursFilter's business; here recC
+	// must at least carry the window hold.)
+	var sawF bool
+	for _, h := range holdsOf(t, m) {
+		if h["hold_id"] == hF.HoldID {
+			sawF = true
+			if h["case_id"] != "LC-2024-002" || h["hold_reason"] != "Preservation notice" {
+				t.Errorf("later recording %s: hold %v, want case_id LC-2024-002 and hold_reason %q", recC.ID, h, "Preservation notice")
+			}
+		}
+	}
+	if !sawF {
+		t.Errorf("later recording %s: holds %v, want the include_future hold %s among them", recC.ID, m["holds"], hF.HoldID)
 	}
 	if m := recordingJSON(t, srv, recD.ID); m["legal_hold"] != false || len(holdsOf(t, m)) != 0 {
 		t.Errorf("recording %s started outside the filter window: legal_hold %v holds %v, want not held", recD.ID, m["legal_hold"], m["holds"])
@@ -171,10 +182,50 @@ func TestHoldOnProcessingRecording(t *testing.T) {
 		t.Errorf("include_future hold covers %v, want %v", got.RecordingIDs, want)
 	}
 	// A held, processing recording cannot be deleted.
-	r = do(t, srv.URL, testserver.AdminToken, http.MethodDelete, "/api/v2/recordings/"+recC.ID, nil)
+	r = do(t, srv.URL, testserver.AdminToken, http.MethodDelete, "/api/v2/recordings/"+recB, nil)
 	p := wantProblem(t, "delete held recording", r, http.StatusConflict, "legal_hold_active")
-	if len(p.Holds) != 1 || p.Holds[0].HoldID != hF.HoldID || p.Holds[0].CaseID != "LC-2024-002" {
-		t.Errorf("delete held recording: holds %+v, want [{%s LC-2024-002}]", p.Holds, hF.HoldID)
+	gotHolds := map[string]string{}
+	for _, h := range p.Holds {
+		gotHolds[h.HoldID] = h.CaseID
+	}
+	if len(gotHolds) != 2 || gotHolds[hB.HoldID] != exampleCase || gotHolds[hF.HoldID] != "LC-2024-002" {
+		t.Errorf("delete held recording: holds %+v, want {%s %s} and {%s LC-2024-002}", p.Holds, hB.HoldID, exampleCase, hF.HoldID)
+	}
+	if m := recordingJSON(t, srv, recB); m["status"] != "processing" {
+		t.Errorf("recording %s: status %v at the end, want still processing", recB, m["status"])
+	}
+}
+
+// TestIncludeFutureHonoursFilter checks that an include_future hold only
+// catches later recordings that its whole filter selects: a filter naming
+// record_ids (or a case_id) selects exactly those recordings, so a new
+// recording with another id must not be held by it.
+func TestIncludeFutureHonoursFilter(t *testing.T) {
+	t.Parallel()
+	srv := testserver.StartProcess(t, "")
+	c := sdk(t, srv)
+	calls := makeCalls(5, 3)
+	ids := ingestAll(t, c, calls[:1])
+	for i, tc := range []struct{ name, filter string }{
+		{"record_ids", `{"media_type": "SIP", "record_ids": ["` + ids[0] + `"]}`},
+		{"case_id", `{"case_id": "LC-OTHER-CASE"}`},
+	} {
+		body := `{"case_id": "LC-FUT-1", "hold_reason": "Discovery Request #12345", "filter": ` + tc.filter + `, "include_future": true}`
+		r := do(t, srv.URL, testserver.AdminToken, http.MethodPost, "/api/v2/legalholds", body)
+		wantStatus(t, tc.name+": create include_future hold", r, http.StatusCreated)
+		var h holdJSON
+		decode(t, tc.name, r, &h)
+		later, err := ingest(context.Background(), c, calls[1+i], wavBytes(t, calls[1+i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := recordingJSON(t, srv, later.ID)
+		if m["legal_hold"] != false || len(holdsOf(t, m)) != 0 {
+			t.Errorf("%s: include_future hold %s with filter %s (matched %d) also holds recording %s ingested later, which the filter does not select: legal_hold %v holds %v",
+				tc.name, h.HoldID, tc.filter, h.Matched, later.ID, m["legal_hold"], m["holds"])
+		}
+		r = do(t, srv.URL, testserver.AdminToken, http.MethodPost, "/api/v2/legalholds/"+h.HoldID+"/release", `{"release_reason": "next case"}`)
+		wantStatus(t, tc.name+": release", r, http.StatusOK)
 	}
 }
 

@@ -27,13 +27,37 @@ type Log struct {
 	Signer *audit.Signer
 }
 
-// Checkpoint signs the current tree head, stores it and returns it.
+// ErrInconsistent means the stored tree no longer agrees with the last
+// signed checkpoint: the log was rewritten under the server. The server
+// then refuses to sign anything, so it never vouches for two different
+// histories.
+var ErrInconsistent = errors.New("auditlog: the stored log contradicts the last signed checkpoint; refusing to sign")
+
+// Checkpoint signs the current tree head, stores it and returns it. It
+// first checks that the stored tree still has the root of the last signed
+// checkpoint at that size, and returns ErrInconsistent if not.
 func (l *Log) Checkpoint(ctx context.Context) (audit.Checkpoint, []byte, error) {
 	size, err := l.Store.AuditSize(ctx)
 	if err != nil {
 		return audit.Checkpoint{}, nil, fmt.Errorf("auditlog: checkpoint: %w", err)
 	}
-	root, err := audit.TreeHash(size, l.Store.AuditHashReader(ctx))
+	hr := l.Store.AuditHashReader(ctx)
+	if _, last, err := l.Store.LatestCheckpoint(ctx); err == nil {
+		prev, err := audit.OpenCheckpoint(last, l.Signer.Origin(), l.Signer.PublicKey())
+		if err != nil || prev.Size > size {
+			return audit.Checkpoint{}, nil, ErrInconsistent
+		}
+		root, err := audit.TreeHash(prev.Size, hr)
+		if err != nil {
+			return audit.Checkpoint{}, nil, fmt.Errorf("auditlog: checkpoint: %w", err)
+		}
+		if root != prev.Root {
+			return audit.Checkpoint{}, nil, ErrInconsistent
+		}
+	} else if !errors.Is(err, vault.ErrNotFound) {
+		return audit.Checkpoint{}, nil, fmt.Errorf("auditlog: checkpoint: %w", err)
+	}
+	root, err := audit.TreeHash(size, hr)
 	if err != nil {
 		return audit.Checkpoint{}, nil, fmt.Errorf("auditlog: checkpoint: %w", err)
 	}

@@ -108,7 +108,7 @@ func (h *apiHarness) ingest(token string, header map[string]string, parts ...[2]
 // call makes one synthetic call with its WAV bytes.
 func call(t *testing.T, seed uint64) (synth.Call, []byte) {
 	t.Helper()
-	c := synth.Generate(rand.New(rand.NewPCG(seed, seed)), 1, synth.Options{Now: time.Now().UTC(), MinDuration: 3 * time.Second, MaxDuration: 8 * time.Second})[0]
+	c := synth.Generate(rand.New(rand.NewPCG(seed, seed)), 1, synth.Options{Now: time.Now().UTC(), Spread: 24 * time.Hour, MinDuration: 3 * time.Second, MaxDuration: 8 * time.Second})[0]
 	var buf bytes.Buffer
 	if err := c.WriteWAV(&buf); err != nil {
 		t.Fatal(err)

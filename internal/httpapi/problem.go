@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/holdfast/holdfast/internal/auditlog"
 	"github.com/holdfast/holdfast/internal/vault"
 )
 
@@ -127,6 +128,8 @@ func problemFor(err error) (*Problem, bool) {
 		return newProblem(http.StatusNotFound, "not_found", "no such resource"), true
 	case errors.Is(err, vault.ErrIdempotencyInProgress):
 		return newProblem(http.StatusConflict, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed; retry after the delay in Retry-After").withRetryAfter(2 * time.Second), true
+	case errors.Is(err, auditlog.ErrInconsistent):
+		return newProblem(http.StatusServiceUnavailable, "unavailable", "the audit log does not match its last signed checkpoint, so the server will not sign a new one; an operator must investigate (see /readyz)").withRetryAfter(time.Minute), false
 	case errors.Is(err, vault.ErrIdempotencyKeyReused):
 		return newProblem(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was already used with a different request; use a new key for a new request"), true
 	}
