@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -306,4 +308,40 @@ func TestCancelKeepsHold(t *testing.T) {
 	}
 	assertProblem(t, h.do("DELETE", "/api/v2/recordings/"+id, testserver.AdminToken, nil, nil), 409, "legal_hold_active")
 	assertProblem(t, h.do("GET", "/api/v2/bulk/recordingexports/"+job["id"].(string)+"/package", testserver.AdminToken, nil, nil), 404, "not_found")
+}
+
+// TestContentMismatchIsNeverExportedSilently corrupts a stored blob; the
+// export records content_mismatch instead of packaging the bad bytes.
+func TestContentMismatchIsNeverExportedSilently(t *testing.T) {
+	t.Parallel()
+	h := newAPIHarness(t)
+	ids := h.ingestCalls(7, 2, "SIP")
+	rec := h.do("GET", "/api/v2/recordings/"+ids[0], testserver.AdminToken, nil, nil).json(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for rec["status"] == "processing" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		rec = h.do("GET", "/api/v2/recordings/"+ids[0], testserver.AdminToken, nil, nil).json(t)
+	}
+	sum := rec["content"].(map[string]any)["sha256"].(string)
+	blobPath := filepath.Join(h.srv.DataDir, "blobs", sum[:2], sum[2:4], sum)
+	b, err := os.ReadFile(blobPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(blobPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	job := h.waitJob(h.postJSON("/api/v2/bulk/recordingexports", testserver.AdminToken, `{"filter":{"media_type":"SIP"}}`).json(t)["id"].(string), 30*time.Second)
+	fails := job["failures"].([]any)
+	if job["state"] != "completed_with_errors" || len(fails) != 1 || fails[0].(map[string]any)["code"] != "content_mismatch" || fails[0].(map[string]any)["recording_id"] != ids[0] {
+		t.Fatalf("job %v", job)
+	}
+	dir := job["package"].(map[string]any)["location"].(string)
+	if _, err := os.Stat(filepath.Join(dir, "data", "recordings", ids[0]+".wav")); !os.IsNotExist(err) {
+		t.Fatalf("the corrupted recording is in the bag: %v", err)
+	}
+	if rep, err := bag.Validate(context.Background(), dir, bag.Options{}); err != nil || !rep.Valid() {
+		t.Fatalf("bag: %v %+v", err, rep)
+	}
 }
