@@ -21,15 +21,20 @@ func (f *clientFlags) add(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.debug, "debug", false, "log each request retry and its reason to stderr")
 }
 
+// resolvedServer is the server URL from flag, environment or default.
+func (f *clientFlags) resolvedServer(e *env) string {
+	if f.server != "" {
+		return f.server
+	}
+	if v := e.getenv("HOLDFAST_SERVER"); v != "" {
+		return v
+	}
+	return "http://127.0.0.1:8640"
+}
+
 // client builds the API client from flags and environment.
 func (f *clientFlags) client(e *env) (*client.Client, error) {
-	server := f.server
-	if server == "" {
-		server = e.getenv("HOLDFAST_SERVER")
-	}
-	if server == "" {
-		server = "http://127.0.0.1:8640"
-	}
+	server := f.resolvedServer(e)
 	token := f.token
 	if token == "" {
 		token = e.getenv("HOLDFAST_TOKEN")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
@@ -48,7 +49,7 @@ func newVerifyCommand(e *env) *cobra.Command {
 			if st, err := os.Stat(args[0]); err != nil || !st.IsDir() {
 				return usagef("%s is not a directory", args[0])
 			}
-			rep, err := verifyBag(cmd, args[0], pinned, workers)
+			rep, err := verifyBagWorkers(cmd.Context(), args[0], pinned, workers)
 			if err != nil {
 				return err
 			}
@@ -65,10 +66,15 @@ func newVerifyCommand(e *env) *cobra.Command {
 	return cmd
 }
 
-// verifyBag runs every offline check on dir.
-func verifyBag(cmd *cobra.Command, dir string, pinned ed25519.PublicKey, workers int) (verifyReport, error) {
+// verifyBagDir runs every offline check on dir with all cores.
+func verifyBagDir(ctx context.Context, dir string, pinned ed25519.PublicKey) (verifyReport, error) {
+	return verifyBagWorkers(ctx, dir, pinned, runtime.NumCPU())
+}
+
+// verifyBagWorkers runs every offline check on dir.
+func verifyBagWorkers(ctx context.Context, dir string, pinned ed25519.PublicKey, workers int) (verifyReport, error) {
 	rep := verifyReport{Bag: dir, Problems: []custody.Problem{}, Warnings: []custody.Problem{}}
-	br, err := bag.Validate(cmd.Context(), dir, bag.Options{Workers: workers})
+	br, err := bag.Validate(ctx, dir, bag.Options{Workers: workers})
 	if err != nil {
 		return rep, err
 	}

@@ -57,6 +57,8 @@ func newRootCommand(e *env) *cobra.Command {
 		newKeyCommand(e),
 		newSynthCommand(e),
 		newVerifyCommand(e),
+		newExportCommand(e),
+		newDemoCommand(e),
 	)
 	return root
 }

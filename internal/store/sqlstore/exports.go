@@ -55,14 +55,18 @@ func (s *Store) CreateExportJob(ctx context.Context, p store.CreateExportJobPara
 	req := p.Request
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if verr, err = s.checkRecordIDs(ctx, tx, req.Filter.RecordIDs); verr != nil || err != nil {
+		if verr, err = s.checkRecordIDs(ctx, tx, req.Filter.RecordIDs); verr != nil {
+			return verr
+		} else if err != nil {
 			return err
 		}
 		holdIndex := int64(-1)
 		if req.Metadata.LegalHold {
 			holdIndex, verr, err = s.createHoldTx(ctx, tx, store.CreateHoldParams{HoldID: p.HoldID, Spec: p.HoldSpec, Filter: req.Filter, Actor: p.Actor, Now: p.Now,
 				Extra: map[string]any{"export_job_id": p.JobID}})
-			if verr != nil || err != nil {
+			if verr != nil {
+				return verr
+			} else if err != nil {
 				return err
 			}
 		}
@@ -187,6 +191,9 @@ func (s *Store) ListExportJobs(ctx context.Context, limit int, cursor string) ([
 		ids = append(ids, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("%s: list export jobs: %w", s.d.Name, err)
+	}
 	next := ""
 	if len(ids) > limit {
 		ids = ids[:limit]
@@ -215,7 +222,11 @@ func (s *Store) CancelExportJob(ctx context.Context, id, actor string, now time.
 			return err
 		}
 		if state == vault.ExportQueued {
-			if _, err := tx.ExecContext(ctx, `UPDATE export_jobs SET state = 'cancelled', cancel_requested = 1, finished_at = $1 WHERE id = $2`, nanos(now), id); err != nil {
+			// A queued job may already be claimed (the engine sets running
+			// after claiming): end its lease too, so the engine cannot
+			// resume or complete a job that is already cancelled.
+			if _, err := tx.ExecContext(ctx, `UPDATE export_jobs SET state = 'cancelled', cancel_requested = 1, finished_at = $1, lease_owner = '', lease_until = 0
+				WHERE id = $2`, nanos(now), id); err != nil {
 				return err
 			}
 			_, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: now, Type: "export.cancelled", Actor: actor, Subject: id, Data: map[string]any{"job_id": id}})
@@ -317,7 +328,7 @@ func (s *Store) FinishExportItem(ctx context.Context, p store.FinishExportItemPa
 		row = nil
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkLease(ctx, tx, p.JobID, p.Owner); err != nil {
+		if err := s.checkLease(ctx, tx, p.JobID, p.Owner, false); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE export_items SET state = $1, path = $2, size_bytes = $3, sha256 = $4, sha512 = $5, ingest_sha256 = $6,
@@ -336,19 +347,29 @@ func (s *Store) FinishExportItem(ctx context.Context, p store.FinishExportItemPa
 	return nil
 }
 
-func (s *Store) checkLease(ctx context.Context, tx *sql.Tx, id, owner string) error {
-	var cur string
-	err := tx.QueryRowContext(ctx, `SELECT lease_owner FROM export_jobs WHERE id = $1`+s.d.ForUpdate, id).Scan(&cur)
-	if isNoRows(err) || (err == nil && cur != owner) {
+// checkLease locks the job and reports vault.ErrNotFound unless owner
+// holds its lease and the job is unfinished. The empty owner holds no
+// lease: it is accepted only with unleasedQueued, for a queued job that
+// nobody has claimed.
+func (s *Store) checkLease(ctx context.Context, tx *sql.Tx, id, owner string, unleasedQueued bool) error {
+	var cur, state string
+	err := tx.QueryRowContext(ctx, `SELECT lease_owner, state FROM export_jobs WHERE id = $1`+s.d.ForUpdate, id).Scan(&cur, &state)
+	if isNoRows(err) {
 		return vault.ErrNotFound
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if cur != owner || vault.ExportFinished(state) || (owner == "" && (!unleasedQueued || state != vault.ExportQueued)) {
+		return vault.ErrNotFound
+	}
+	return nil
 }
 
 // SetExportState moves a job between running and waiting.
 func (s *Store) SetExportState(ctx context.Context, id, owner, state string, now time.Time) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkLease(ctx, tx, id, owner); err != nil {
+		if err := s.checkLease(ctx, tx, id, owner, false); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE export_jobs SET state = $1, started_at = COALESCE(started_at, $2) WHERE id = $3`, state, nanos(now), id)
@@ -371,7 +392,7 @@ func (s *Store) CompleteExportJob(ctx context.Context, p store.CompleteExportJob
 		pkg = string(b)
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkLease(ctx, tx, p.JobID, p.Owner); err != nil {
+		if err := s.checkLease(ctx, tx, p.JobID, p.Owner, true); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE export_jobs SET state = $1, package = $2, error = $3, finished_at = $4, started_at = COALESCE(started_at, $4),

@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"ConcurrentIncludeFuture", testConcurrentIncludeFuture},
 		{"ConcurrentHoldAndDelete", testConcurrentHoldAndDelete},
+		{"Exports", testExports},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

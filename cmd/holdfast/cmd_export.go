@@ -1,0 +1,357 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/holdfast/holdfast/client"
+	"github.com/holdfast/holdfast/internal/audit"
+)
+
+// exportStateFile keeps what a re-run needs in --out: the request, its
+// idempotency key and the job, so running the same command again resumes
+// the same job and never creates a second one.
+const exportStateFile = ".holdfast-export.json"
+
+type exportState struct {
+	Server         string               `json:"server"`
+	Request        client.ExportRequest `json:"request"`
+	IdempotencyKey string               `json:"idempotency_key"`
+	JobID          string               `json:"job_id,omitempty"`
+}
+
+type exportOptions struct {
+	cf        clientFlags
+	sel       selection
+	caseID    string
+	legalHold bool
+	reason    string
+	out       string
+	wait      string
+	poll      time.Duration
+}
+
+func newExportCommand(e *env) *cobra.Command {
+	var o exportOptions
+	cmd := &cobra.Command{
+		Use:   "export --case ID [--media sip] [--since 48h | --from T --to T] [--ids …] [--legal-hold] [--reason TEXT] --out DIR",
+		Short: "Create a discovery export, download its bag into DIR and verify it; re-running resumes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExport(cmd.Context(), e, &o)
+		},
+	}
+	o.cf.add(cmd)
+	o.sel.add(cmd)
+	cmd.Flags().StringVar(&o.caseID, "case", "", "the matter: held for with --legal-hold; alone, selects the recordings under its holds")
+	cmd.Flags().BoolVar(&o.legalHold, "legal-hold", false, "place a legal hold on every selected recording as the job is created")
+	cmd.Flags().StringVar(&o.reason, "reason", "", "hold reason (default: a sentence naming the case and job)")
+	cmd.Flags().StringVar(&o.out, "out", "", "directory to download the bag into")
+	cmd.Flags().StringVar(&o.wait, "wait-for-processing", "", "how long the job waits for recordings still processing (default 15m)")
+	cmd.Flags().DurationVar(&o.poll, "poll", time.Second, "how often to poll the job")
+	return cmd
+}
+
+// buildExportRequest maps the flags onto the canonical request (§10).
+func buildExportRequest(o *exportOptions, now time.Time) (client.ExportRequest, error) {
+	var req client.ExportRequest
+	f, err := o.sel.filter(now)
+	if err != nil {
+		return req, err
+	}
+	if o.sel.since > 0 && f.To == nil {
+		to := now.UTC().Add(time.Minute).Truncate(time.Second)
+		f.To = &to
+	}
+	if o.caseID != "" && o.sel.empty() && !o.legalHold {
+		f.CaseID = o.caseID
+	}
+	if f.MediaType == "" && f.From == nil && f.To == nil && len(f.RecordIDs) == 0 && f.CaseID == "" {
+		return req, usagef("select recordings with --media, --since, --from/--to, --ids, or --case alone")
+	}
+	req.Filter = f
+	if o.legalHold || o.caseID != "" || o.reason != "" {
+		if o.reason != "" && !o.legalHold {
+			return req, usagef("--reason only applies with --legal-hold")
+		}
+		req.Metadata = &client.ExportMetadata{LegalHold: o.legalHold, CaseID: o.caseID, HoldReason: o.reason}
+	}
+	if o.wait != "" {
+		req.Options = &client.ExportOptions{WaitForProcessing: o.wait}
+	}
+	return req, nil
+}
+
+func loadExportState(out string) (*exportState, error) {
+	b, err := os.ReadFile(filepath.Join(out, exportStateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st exportState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, usagef("%s in %s is damaged: %v", exportStateFile, out, err)
+	}
+	return &st, nil
+}
+
+func saveExportState(out string, st *exportState) error {
+	b, _ := json.MarshalIndent(st, "", "  ")
+	tmp := filepath.Join(out, exportStateFile+".tmp")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(out, exportStateFile))
+}
+
+func runExport(ctx context.Context, e *env, o *exportOptions) error {
+	if o.out == "" {
+		return usagef("--out DIR is required")
+	}
+	c, err := o.cf.client(e)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.out, 0o750); err != nil {
+		return usagef("--out %s: %v", o.out, err)
+	}
+	st, err := loadExportState(o.out)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		req, err := buildExportRequest(o, time.Now())
+		if err != nil {
+			return err
+		}
+		abs, _ := filepath.Abs(o.out)
+		sum := sha256.Sum256([]byte(abs + "\x00" + client.NewIdempotencyKey()))
+		st = &exportState{Server: o.cf.resolvedServer(e), Request: req, IdempotencyKey: "export-" + hex.EncodeToString(sum[:16])}
+		if err := saveExportState(o.out, st); err != nil {
+			return fmt.Errorf("saving export state in %s: %w", o.out, err)
+		}
+	} else {
+		fmt.Fprintf(e.stderr, "resuming the export saved in %s\n", filepath.Join(o.out, exportStateFile))
+	}
+	if st.JobID == "" {
+		job, err := c.CreateExport(ctx, st.Request, st.IdempotencyKey)
+		if err != nil {
+			return err
+		}
+		st.JobID = job.ID
+		if err := saveExportState(o.out, st); err != nil {
+			return fmt.Errorf("saving export state in %s: %w", o.out, err)
+		}
+		fmt.Fprintf(e.stderr, "export job %s created; %d recording(s) matched", job.ID, job.Progress.Matched)
+		if job.HoldID != "" {
+			fmt.Fprintf(e.stderr, ", all placed under hold %s", job.HoldID)
+		}
+		fmt.Fprintln(e.stderr)
+	}
+	job, err := waitForJob(ctx, e, c, st.JobID, o.poll)
+	if err != nil {
+		return err
+	}
+	switch job.State {
+	case "failed":
+		return fmt.Errorf("export job %s failed on the server: %s", job.ID, job.Error)
+	case "cancelled":
+		return fmt.Errorf("export job %s was cancelled before it finished", job.ID)
+	}
+	bagDir := filepath.Join(o.out, job.Package.Name)
+	downloaded, skipped, err := downloadBag(ctx, c, job, bagDir)
+	if err != nil {
+		return err
+	}
+	pemKey, err := c.SigningKey(ctx)
+	if err != nil {
+		return err
+	}
+	key, err := audit.ParsePublicKeyPEM(pemKey)
+	if err != nil {
+		return fmt.Errorf("the server's signing key: %w", err)
+	}
+	rep, err := verifyBagDir(ctx, bagDir, key)
+	if err != nil {
+		return err
+	}
+	printVerify(e, rep, false)
+	if !rep.OK {
+		return fmt.Errorf("the downloaded bag at %s does not verify: %s: %s", bagDir, rep.Problems[0].Path, rep.Problems[0].Message)
+	}
+	tm, _ := os.ReadFile(filepath.Join(bagDir, "tagmanifest-sha256.txt"))
+	tmSum := sha256.Sum256(tm)
+	w := e.stdout
+	fmt.Fprintf(w, "\nexport %s: %s\n", job.ID, job.State)
+	fmt.Fprintf(w, "  recordings exported: %d of %d\n", job.Progress.Exported, job.Progress.Matched)
+	for _, f := range job.Failures {
+		fmt.Fprintf(w, "  not exported: %s (%s: %s)\n", f.RecordingID, f.Code, f.Message)
+	}
+	if job.HoldID != "" {
+		fmt.Fprintf(w, "  legal hold: %s (case %s)\n", job.HoldID, job.Metadata.CaseID)
+	}
+	fmt.Fprintf(w, "  bag: %s (%d file(s) downloaded, %d already verified)\n", bagDir, downloaded, skipped)
+	fmt.Fprintf(w, "  tagmanifest-sha256.txt SHA-256: %s\n", hex.EncodeToString(tmSum[:]))
+	fmt.Fprintf(w, "  signed by: %s\n", audit.Fingerprint(key))
+	return nil
+}
+
+// waitForJob polls until the job ends, showing progress: a bar on a
+// terminal, one line per change otherwise.
+func waitForJob(ctx context.Context, e *env, c *client.Client, id string, poll time.Duration) (client.ExportJob, error) {
+	tty := isTerminal(e.stderr)
+	last := ""
+	for {
+		job, err := c.GetExport(ctx, id)
+		if err != nil {
+			return job, err
+		}
+		p := job.Progress
+		line := fmt.Sprintf("%s: %d/%d exported, %d failed, %d pending (%d%%)", job.State, p.Exported, p.Matched, p.Failed, p.Pending, p.Percent)
+		if tty {
+			const width = 30
+			filled := p.Percent * width / 100
+			fmt.Fprintf(e.stderr, "\r[%s%s] %s   ", strings.Repeat("#", filled), strings.Repeat(".", width-filled), line)
+		} else if line != last {
+			fmt.Fprintln(e.stderr, line)
+		}
+		last = line
+		if job.Finished() {
+			if tty {
+				fmt.Fprintln(e.stderr)
+			}
+			return job, nil
+		}
+		select {
+		case <-ctx.Done():
+			return job, ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// downloadBag fetches every file of the package into dir, one at a time.
+// A file already present with the right SHA-256 is kept; a partial
+// download (.part) is resumed with Range; every file is checked against
+// the SHA-256 the server lists for it (from the bag's manifests) before it
+// takes its final name.
+func downloadBag(ctx context.Context, c *client.Client, job client.ExportJob, dir string) (downloaded, skipped int, err error) {
+	files, err := c.PackageFiles(ctx, job.ID)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, f := range files {
+		if !safeRel(f.Path) {
+			return downloaded, skipped, fmt.Errorf("the server listed an unsafe path %q in the package", f.Path)
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if sum, err := fileSHA256(dst); err == nil && sum == f.SHA256 {
+			skipped++
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+			return downloaded, skipped, err
+		}
+		if err := downloadFile(ctx, c, job.ID, f, dst); err != nil {
+			return downloaded, skipped, err
+		}
+		downloaded++
+	}
+	return downloaded, skipped, nil
+}
+
+func safeRel(p string) bool {
+	return p != "" && !path.IsAbs(p) && path.Clean(p) == p && !strings.HasPrefix(p, "../") && p != ".." && !strings.Contains(p, `\`)
+}
+
+func downloadFile(ctx context.Context, c *client.Client, jobID string, f client.PackageFile, dst string) error {
+	part := dst + ".part"
+	for attempt := 0; ; attempt++ {
+		out, err := os.OpenFile(part, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return err
+		}
+		st, _ := out.Stat()
+		offset := st.Size()
+		if offset > f.SizeBytes {
+			out.Close()
+			os.Remove(part)
+			continue
+		}
+		if offset < f.SizeBytes || f.SizeBytes == 0 {
+			_, err = c.DownloadPackageFile(ctx, jobID, f.Path, offset, out)
+		}
+		if err == nil {
+			err = out.Sync()
+		}
+		out.Close()
+		if errors.Is(err, client.ErrRangeIgnored) {
+			os.Remove(part)
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil || attempt >= 5 {
+				return fmt.Errorf("downloading %s: %w", f.Path, err)
+			}
+			continue // resume from what arrived
+		}
+		sum, err := fileSHA256(part)
+		if err != nil {
+			return err
+		}
+		if sum != f.SHA256 {
+			os.Remove(part)
+			if attempt >= 5 {
+				return fmt.Errorf("downloaded %s hashes to %s, but the package lists %s", f.Path, sum, f.SHA256)
+			}
+			continue
+		}
+		return os.Rename(part, dst)
+	}
+}
+
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
