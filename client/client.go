@@ -194,6 +194,10 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 				return nil, ctx.Err()
 			}
 			var apiErr *Error
+			var be *buildError
+			if errors.As(err, &be) {
+				return nil, err // the request could not be built: nothing was sent, and a retry would fail the same way
+			}
 			if errors.As(err, &apiErr) {
 				ok, why := retryable(apiErr.Status, apiErr.Code)
 				if !ok {
@@ -225,25 +229,38 @@ func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
 	}
 }
 
+// buildError is a failure to build a request (such as a media file that
+// cannot be opened); it is never retried.
+type buildError struct{ err error }
+
+func (e *buildError) Error() string { return "client: build request: " + e.err.Error() }
+func (e *buildError) Unwrap() error { return e.err }
+
 // once makes a single attempt. Non-2xx answers become *Error.
 func (c *Client) once(ctx context.Context, r request) (*http.Response, error) {
 	u := *c.base
-	u.Path = c.base.Path + r.path
+	// r.path is already escaped (url.PathEscape per segment): keep it as
+	// RawPath so a "%" in it is not escaped a second time.
+	rawPath := c.base.EscapedPath() + r.path
+	p, err := url.PathUnescape(rawPath)
+	if err != nil {
+		return nil, &buildError{err}
+	}
+	u.Path, u.RawPath = p, rawPath
 	if r.query != nil {
 		u.RawQuery = r.query.Encode()
 	}
 	var body io.Reader
 	var ctype string
 	if r.body != nil {
-		var err error
 		body, ctype, err = r.body()
 		if err != nil {
-			return nil, fmt.Errorf("client: build request: %w", err)
+			return nil, &buildError{err}
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
 	if err != nil {
-		return nil, fmt.Errorf("client: build request: %w", err)
+		return nil, &buildError{err}
 	}
 	for k, vs := range r.header {
 		req.Header[k] = vs

@@ -129,11 +129,25 @@ func (c *Client) CancelExport(ctx context.Context, id string) (ExportJob, error)
 	return j, err
 }
 
-// PackageFiles lists the files of a finished package.
+// PackageFiles lists every file of a finished package, following pages.
 func (c *Client) PackageFiles(ctx context.Context, id string) ([]PackageFile, error) {
-	var p Page[PackageFile]
-	_, err := c.doJSON(ctx, request{method: http.MethodGet, path: "/api/v2/bulk/recordingexports/" + url.PathEscape(id) + "/package/files"}, &p)
-	return p.Items, err
+	var all []PackageFile
+	cursor := ""
+	for {
+		q := url.Values{"limit": {"1000"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var p Page[PackageFile]
+		if _, err := c.doJSON(ctx, request{method: http.MethodGet, path: "/api/v2/bulk/recordingexports/" + url.PathEscape(id) + "/package/files", query: q}, &p); err != nil {
+			return nil, err
+		}
+		all = append(all, p.Items...)
+		if p.NextCursor == "" {
+			return all, nil
+		}
+		cursor = p.NextCursor
+	}
 }
 
 // DownloadPackageFile writes one package file to w starting at offset

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // ErrNotFound is returned by Open and Stat when no blob has the digest.
@@ -51,4 +52,12 @@ type Store interface {
 	Delete(ctx context.Context, sha256 string) error
 	// Ping checks the store is usable.
 	Ping(ctx context.Context) error
+}
+
+// Walker is an optional interface of stores that can list their blobs,
+// for garbage collection. Discover it with a type assertion.
+type Walker interface {
+	// Walk calls fn for every complete blob with its SHA-256 and the time
+	// it was stored. Returning an error from fn stops the walk.
+	Walk(ctx context.Context, fn func(sha256 string, stored time.Time) error) error
 }

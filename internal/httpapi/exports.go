@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -250,6 +251,21 @@ func (s *Server) listPackageFiles(w http.ResponseWriter, r *http.Request, tok va
 	if err != nil {
 		return err
 	}
+	var probs vault.Problems
+	limit, cursor := pageParams(r, &probs)
+	if err := probs.Err(); err != nil {
+		return err
+	}
+	start := sort.SearchStrings(files, cursor)
+	if start < len(files) && files[start] == cursor {
+		start++
+	}
+	files = files[start:]
+	next := ""
+	if len(files) > limit {
+		files = files[:limit]
+		next = files[limit-1]
+	}
 	sums := map[string]string{}
 	readManifestSums(filepath.Join(dir, "manifest-sha256.txt"), sums)
 	readManifestSums(filepath.Join(dir, "tagmanifest-sha256.txt"), sums)
@@ -271,7 +287,7 @@ func (s *Server) listPackageFiles(w http.ResponseWriter, r *http.Request, tok va
 		}
 		out = append(out, packageFile{Path: rel, SizeBytes: st.Size(), SHA256: sum})
 	}
-	writeJSON(w, http.StatusOK, listPage[packageFile]{Items: out})
+	writeJSON(w, http.StatusOK, listPage[packageFile]{Items: out, NextCursor: encodeCursor(next)})
 	return nil
 }
 
@@ -302,6 +318,15 @@ func (s *Server) getPackageFile(w http.ResponseWriter, r *http.Request, tok vaul
 	st, err := f.Stat()
 	if err != nil {
 		return err
+	}
+	sums := map[string]string{}
+	readManifestSums(filepath.Join(dir, "manifest-sha256.txt"), sums)
+	readManifestSums(filepath.Join(dir, "tagmanifest-sha256.txt"), sums)
+	if sum, ok := sums[rel]; ok {
+		if raw, err := hex.DecodeString(sum); err == nil && len(raw) == sha256.Size {
+			w.Header().Set("ETag", `"`+sum+`"`)
+			w.Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(raw)+":")
+		}
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	serveContent(w, r, st.ModTime(), f)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -11,12 +12,21 @@ import (
 // requests) with one change: an unsatisfiable Range is answered with a
 // problem document like every other error, not ServeContent's plain text.
 func serveContent(w http.ResponseWriter, r *http.Request, modtime time.Time, content io.ReadSeeker) {
-	http.ServeContent(&rangeProblemWriter{ResponseWriter: w, r: r}, r, "", modtime, content)
+	size, err := content.Seek(0, io.SeekEnd)
+	if err == nil {
+		_, err = content.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		writeProblem(w, r, newProblem(http.StatusServiceUnavailable, "unavailable", "the content could not be read; retry after the delay in Retry-After").withRetryAfter(5*time.Second))
+		return
+	}
+	http.ServeContent(&rangeProblemWriter{ResponseWriter: w, r: r, size: size}, r, "", modtime, content)
 }
 
 type rangeProblemWriter struct {
 	http.ResponseWriter
 	r          *http.Request
+	size       int64
 	suppressed bool
 }
 
@@ -26,8 +36,9 @@ func (w *rangeProblemWriter) WriteHeader(code int) {
 		h := w.ResponseWriter.Header()
 		h.Del("Content-Length")
 		h.Del("X-Content-Type-Options")
+		h.Set("Content-Range", "bytes */"+strconv.FormatInt(w.size, 10))
 		writeProblem(w.ResponseWriter, w.r, newProblem(code, "range_not_satisfiable",
-			"the Range "+strings.TrimSpace(w.r.Header.Get("Range"))+" lies outside the content; the size is in Content-Range"))
+			"the Range "+strings.TrimSpace(w.r.Header.Get("Range"))+" is malformed or lies outside the content of "+strconv.FormatInt(w.size, 10)+" bytes"))
 		return
 	}
 	w.ResponseWriter.WriteHeader(code)

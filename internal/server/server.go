@@ -25,6 +25,7 @@ import (
 	"github.com/holdfast/holdfast/internal/auditlog"
 	"github.com/holdfast/holdfast/internal/blob"
 	"github.com/holdfast/holdfast/internal/blob/fsblob"
+	"github.com/holdfast/holdfast/internal/blobgc"
 	"github.com/holdfast/holdfast/internal/export"
 	"github.com/holdfast/holdfast/internal/faults"
 	"github.com/holdfast/holdfast/internal/httpapi"
@@ -258,7 +259,11 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		a.gcLoop(ctx)
+	}()
 	go func() {
 		defer wg.Done()
 		if err := a.Processor.Run(ctx); err != nil {
@@ -316,6 +321,27 @@ func (a *App) checkpointLoop(ctx context.Context) {
 			continue
 		}
 		last = size
+	}
+}
+
+// gcLoop removes blobs no recording refers to, an hour after they were
+// stored, once a minute after start and then hourly. Content of a
+// recording under hold is always referenced, so it is never collected.
+func (a *App) gcLoop(ctx context.Context) {
+	wait := time.Minute
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = time.Hour
+		n, err := blobgc.Sweep(ctx, a.Blobs, a.Store, a.cfg.Clock.Now(), time.Hour)
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("blob garbage collection failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("removed unreferenced blobs", "count", n)
+		}
 	}
 }
 

@@ -273,3 +273,16 @@ func BagName(caseID, jobID string) string {
 	}
 	return caseID + "_" + jobID
 }
+
+// ShortDuration renders a duration as people write it in requests: "15m"
+// rather than Go's "15m0s".
+func ShortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

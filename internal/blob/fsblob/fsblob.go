@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/holdfast/holdfast/internal/blob"
 )
@@ -211,4 +212,33 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+var _ blob.Walker = (*Store)(nil)
+
+// Walk lists every complete blob (temporary files are skipped).
+func (s *Store) Walk(ctx context.Context, fn func(sha256 string, stored time.Time) error) error {
+	return filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == tmpDir {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		name := d.Name()
+		if !validDigest(name) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return fn(name, info.ModTime())
+	})
 }

@@ -41,7 +41,7 @@ func scanJob(sc rowScanner) (store.ExportWork, error) {
 		}
 	}
 	w.WaitForProcessing = time.Duration(waitMS) * time.Millisecond
-	j.Options.WaitForProcessing = w.WaitForProcessing.String()
+	j.Options.WaitForProcessing = vault.ShortDuration(w.WaitForProcessing)
 	j.CreatedAt, j.StartedAt, j.FinishedAt = fromNanos(created), ptrTime(started), ptrTime(finished)
 	w.CancelRequested = cancel != 0
 	j.Failures = []vault.ExportFailure{}
@@ -421,3 +421,4 @@ func (s *Store) CompleteExportJob(ctx context.Context, p store.CompleteExportJob
 	}
 	return s.GetExportJob(ctx, p.JobID)
 }
+

@@ -277,7 +277,7 @@ func testCreateExportJob(t *testing.T, s store.Store) {
 			wantJob := vault.ExportJob{ID: p.JobID, State: vault.ExportQueued, Filter: tt.filter, Metadata: p.Request.Metadata, HoldID: p.HoldID,
 				Destination: p.Request.Destination, CreatedAt: p.Now, CreatedBy: "tok_exp",
 				Progress: vault.ExportProgress{Matched: len(want), Pending: len(want)}, Failures: []vault.ExportFailure{}}
-			wantJob.Options.WaitForProcessing = (10 * time.Minute).String()
+			wantJob.Options.WaitForProcessing = vault.ShortDuration(10 * time.Minute)
 			sameJSON(t, "CreateExportJob result", j, wantJob)
 			sameJSON(t, "GetExportJob", getJob(t, s, p.JobID), wantJob)
 

@@ -1,0 +1,66 @@
+// Package blobgc removes blobs that no recording refers to: content left
+// by uploads that were rejected or interrupted, or by deletes that
+// crashed between the database and the blob store.
+//
+// It never removes content a recording refers to, and so never removes
+// the content of a recording under a legal hold: a held recording cannot
+// be deleted (the store refuses), so its row, and its reference, stays.
+package blobgc
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/holdfast/holdfast/internal/blob"
+)
+
+// References answers whether any recording refers to a blob.
+type References interface {
+	BlobReferenced(ctx context.Context, sha256 string) (bool, error)
+}
+
+// Sweep deletes every blob older than minAge that nothing refers to, and
+// returns how many it deleted. minAge protects uploads in flight: an
+// upload stores its blob before it commits the recording that refers to
+// it.
+func Sweep(ctx context.Context, blobs blob.Store, refs References, now time.Time, minAge time.Duration) (int, error) {
+	w, ok := blobs.(blob.Walker)
+	if !ok {
+		return 0, nil
+	}
+	var orphans []string
+	err := w.Walk(ctx, func(sum string, stored time.Time) error {
+		if now.Sub(stored) < minAge {
+			return nil
+		}
+		used, err := refs.BlobReferenced(ctx, sum)
+		if err != nil {
+			return err
+		}
+		if !used {
+			orphans = append(orphans, sum)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("blobgc: walk: %w", err)
+	}
+	removed := 0
+	for _, sum := range orphans {
+		// Check again right before deleting: an identical upload may have
+		// been committed since the walk.
+		used, err := refs.BlobReferenced(ctx, sum)
+		if err != nil {
+			return removed, fmt.Errorf("blobgc: %w", err)
+		}
+		if used {
+			continue
+		}
+		if err := blobs.Delete(ctx, sum); err != nil {
+			return removed, fmt.Errorf("blobgc: %w", err)
+		}
+		removed++
+	}
+	return removed, nil
+}
