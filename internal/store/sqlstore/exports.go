@@ -421,4 +421,3 @@ func (s *Store) CompleteExportJob(ctx context.Context, p store.CompleteExportJob
 	}
 	return s.GetExportJob(ctx, p.JobID)
 }
-
