@@ -58,17 +58,10 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, tok vault.
 	}()
 	sum := sha256.Sum256(body)
 	fp := hex.EncodeToString(sum[:])
-	if id, status, err := idem.replay(fp); err != nil {
+	if replayed, err := idem.answerReplay(w, fp, "/api/v2/bulk/recordingexports/", func(id string) (any, error) {
+		return s.cfg.Store.GetExportJob(r.Context(), id)
+	}); replayed || err != nil {
 		return err
-	} else if id != "" {
-		job, err := s.cfg.Store.GetExportJob(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		w.Header().Set("Location", "/api/v2/bulk/recordingexports/"+job.ID)
-		w.Header().Set("Idempotent-Replayed", "true")
-		writeJSON(w, status, job)
-		return nil
 	}
 	now := s.now()
 	jobID := vault.NewID("exp", now)

@@ -54,16 +54,25 @@ func (s *Server) releaseIdempotency(ctx context.Context, i *idempotency) {
 	}
 }
 
-// replay checks a repeated request against the stored one: the same
-// fingerprint answers with the original resource, another is 422.
-func (i *idempotency) replay(fingerprint string) (resourceID string, status int, err error) {
+// answerReplay checks a repeated request against the stored one. The
+// same fingerprint is answered with the resource the first request
+// created (fetched by get, at location+id) and the status it got; another
+// fingerprint is 422. It reports whether it answered.
+func (i *idempotency) answerReplay(w http.ResponseWriter, fingerprint, location string, get func(id string) (any, error)) (bool, error) {
 	if i == nil || i.prior == nil {
-		return "", 0, nil
+		return false, nil
 	}
 	if i.prior.Fingerprint != fingerprint {
-		return "", 0, vault.ErrIdempotencyKeyReused
+		return false, vault.ErrIdempotencyKeyReused
 	}
-	return i.prior.ResourceID, i.prior.Status, nil
+	v, err := get(i.prior.ResourceID)
+	if err != nil {
+		return false, err
+	}
+	w.Header().Set("Location", location+i.prior.ResourceID)
+	w.Header().Set("Idempotent-Replayed", "true")
+	writeJSON(w, i.prior.Status, v)
+	return true, nil
 }
 
 func printableASCII(s string) bool {

@@ -81,17 +81,10 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, tok vault.Token)
 		return err
 	}
 	fp := fingerprint(up)
-	if id, status, err := idem.replay(fp); err != nil {
+	if replayed, err := idem.answerReplay(w, fp, "/api/v2/recordings/", func(id string) (any, error) {
+		return s.cfg.Store.GetRecording(r.Context(), id)
+	}); replayed || err != nil {
 		return err
-	} else if id != "" {
-		rec, err := s.cfg.Store.GetRecording(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		w.Header().Set("Location", "/api/v2/recordings/"+rec.ID)
-		w.Header().Set("Idempotent-Replayed", "true")
-		writeJSON(w, status, rec)
-		return nil
 	}
 	now := s.now()
 	rec := vault.Recording{
