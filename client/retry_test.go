@@ -251,7 +251,8 @@ func TestRetryableAnswersAreRetried(t *testing.T) {
 
 func TestRetryAfterHonoured(t *testing.T) {
 	t.Parallel()
-	httpDate := func(d time.Duration) string { return time.Now().Add(d).UTC().Format(http.TimeFormat) }
+	// An HTTP-date is rendered when the request arrives, in whole seconds.
+	const date = "date:"
 	cases := []struct {
 		name     string
 		header   map[string]string
@@ -262,10 +263,10 @@ func TestRetryAfterHonoured(t *testing.T) {
 		{"X-Retry-After when Retry-After is absent", map[string]string{"X-Retry-After": "7"}, nil, 7 * time.Second, 7 * time.Second},
 		{"Retry-After wins over X-Retry-After", map[string]string{"Retry-After": "2", "X-Retry-After": "9"}, nil, 2 * time.Second, 2 * time.Second},
 		{"unparseable Retry-After falls back to X-Retry-After", map[string]string{"Retry-After": "soon", "X-Retry-After": "4"}, nil, 4 * time.Second, 4 * time.Second},
-		{"HTTP-date", map[string]string{"Retry-After": httpDate(12 * time.Second)}, nil, 9 * time.Second, 12 * time.Second},
-		{"HTTP-date in X-Retry-After", map[string]string{"X-Retry-After": httpDate(6 * time.Second)}, nil, 3 * time.Second, 6 * time.Second},
+		{"HTTP-date", map[string]string{"Retry-After": date + "12s"}, nil, 10 * time.Second, 12 * time.Second},
+		{"HTTP-date in X-Retry-After", map[string]string{"X-Retry-After": date + "6s"}, nil, 4 * time.Second, 6 * time.Second},
 		{"capped at MaxRetryAfter", map[string]string{"Retry-After": "3600"}, func(p *client.RetryPolicy) { p.MaxRetryAfter = 5 * time.Second }, 5 * time.Second, 5 * time.Second},
-		{"HTTP-date capped at MaxRetryAfter", map[string]string{"Retry-After": httpDate(time.Hour)}, func(p *client.RetryPolicy) { p.MaxRetryAfter = 5 * time.Second }, 5 * time.Second, 5 * time.Second},
+		{"HTTP-date capped at MaxRetryAfter", map[string]string{"Retry-After": date + "1h"}, func(p *client.RetryPolicy) { p.MaxRetryAfter = 5 * time.Second }, 5 * time.Second, 5 * time.Second},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -274,7 +275,15 @@ func TestRetryAfterHonoured(t *testing.T) {
 			if tc.policy != nil {
 				tc.policy(&p)
 			}
-			f := newFixture(t, p, problem(429, "rate_limited", tc.header), okJSON(200, recJSON))
+			h := map[string]string{}
+			for k, v := range tc.header {
+				if d, ok := strings.CutPrefix(v, date); ok {
+					dur, _ := time.ParseDuration(d)
+					v = time.Now().Add(dur).UTC().Format(http.TimeFormat)
+				}
+				h[k] = v
+			}
+			f := newFixture(t, p, problem(429, "rate_limited", h), okJSON(200, recJSON))
 			if _, err := f.c.GetRecording(context.Background(), "rec_1"); err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/holdfast/holdfast/internal/blobgc"
 	"github.com/holdfast/holdfast/internal/media/synth"
 	"github.com/holdfast/holdfast/internal/testserver"
 )
@@ -425,7 +427,7 @@ func TestMediaRangeAndDigests(t *testing.T) {
 	}
 }
 
-func TestDeleteRemovesRecordingAndBlob(t *testing.T) {
+func TestDeleteRemovesRecordingAndCollectorRemovesBlob(t *testing.T) {
 	t.Parallel()
 	h := newAPIHarness(t)
 	c, wav := call(t, 8)
@@ -436,8 +438,18 @@ func TestDeleteRemovesRecordingAndBlob(t *testing.T) {
 	assertProblem(t, h.do("GET", "/api/v2/recordings/"+id, testserver.AdminToken, nil, nil), 404, "not_found")
 	sum := sha256.Sum256(wav)
 	hx := hex.EncodeToString(sum[:])
-	if _, err := os.Stat(filepath.Join(h.srv.DataDir, "blobs", hx[:2], hx[2:4], hx)); !os.IsNotExist(err) {
-		t.Fatalf("blob survived the delete: %v", err)
+	blobPath := filepath.Join(h.srv.DataDir, "blobs", hx[:2], hx[2:4], hx)
+	app := h.srv.App
+	// Young content is left alone (an identical upload may be in flight)…
+	if n, err := blobgc.Sweep(context.Background(), app.Blobs, app.Store, time.Now(), time.Hour); err != nil || n != 0 {
+		t.Fatalf("sweep of young content removed %d (%v)", n, err)
+	}
+	// …and collected once it is old enough and still unreferenced.
+	if n, err := blobgc.Sweep(context.Background(), app.Blobs, app.Store, time.Now().Add(2*time.Hour), time.Hour); err != nil || n != 1 {
+		t.Fatalf("sweep removed %d (%v), want 1", n, err)
+	}
+	if _, err := os.Stat(blobPath); !os.IsNotExist(err) {
+		t.Fatalf("blob survived collection: %v", err)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -51,8 +50,9 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, tok vault.
 	if err != nil {
 		return err
 	}
+	completed := false
 	defer func() {
-		if err != nil {
+		if !completed {
 			s.releaseIdempotency(r.Context(), idem)
 		}
 	}()
@@ -61,6 +61,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, tok vault.
 	if replayed, err := idem.answerReplay(w, fp, "/api/v2/bulk/recordingexports/", func(id string) (any, error) {
 		return s.cfg.Store.GetExportJob(r.Context(), id)
 	}); replayed || err != nil {
+		completed = replayed
 		return err
 	}
 	now := s.now()
@@ -84,6 +85,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, tok vault.
 	if err != nil {
 		return err
 	}
+	completed = true
 	if s.cfg.ExportNotify != nil {
 		s.cfg.ExportNotify()
 	}
@@ -233,6 +235,25 @@ func readManifestSums(p string, into map[string]string) {
 	}
 }
 
+// packageSums returns the SHA-256 of every file the bag's manifests
+// list. Sealed bags never change, so the result is cached per bag; the
+// cache keeps the few most recent bags.
+func (s *Server) packageSums(dir string) map[string]string {
+	s.sumsMu.Lock()
+	defer s.sumsMu.Unlock()
+	if m, ok := s.sums[dir]; ok {
+		return m
+	}
+	m := map[string]string{}
+	readManifestSums(filepath.Join(dir, "manifest-sha256.txt"), m)
+	readManifestSums(filepath.Join(dir, "tagmanifest-sha256.txt"), m)
+	if len(s.sums) >= 8 {
+		clear(s.sums)
+	}
+	s.sums[dir] = m
+	return m
+}
+
 // listPackageFiles answers with every file of the bag, its size and
 // SHA-256 (from the manifests where they list it).
 func (s *Server) listPackageFiles(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
@@ -259,9 +280,7 @@ func (s *Server) listPackageFiles(w http.ResponseWriter, r *http.Request, tok va
 		files = files[:limit]
 		next = files[limit-1]
 	}
-	sums := map[string]string{}
-	readManifestSums(filepath.Join(dir, "manifest-sha256.txt"), sums)
-	readManifestSums(filepath.Join(dir, "tagmanifest-sha256.txt"), sums)
+	sums := s.packageSums(dir)
 	out := make([]packageFile, 0, len(files))
 	for _, rel := range files {
 		full := filepath.Join(dir, filepath.FromSlash(rel))
@@ -292,30 +311,28 @@ func (s *Server) getPackageFile(w http.ResponseWriter, r *http.Request, tok vaul
 		return err
 	}
 	rel := r.PathValue("path")
-	files, err := bagFiles(dir)
+	notFound := newProblem(http.StatusNotFound, "not_found", fmt.Sprintf("the package has no file %q; list them with GET …/package/files", rel))
+	if !fs.ValidPath(rel) || !printableASCII(rel) || strings.HasPrefix(path.Base(rel), ".holdfast-tmp-") {
+		return notFound
+	}
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
 	}
-	i := sort.SearchStrings(files, rel)
-	if i >= len(files) || files[i] != rel {
-		return newProblem(http.StatusNotFound, "not_found", fmt.Sprintf("the package has no file %q; list them with GET …/package/files", rel))
-	}
-	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
-	if errors.Is(err, fs.ErrNotExist) {
-		return newProblem(http.StatusNotFound, "not_found", "the file is gone from the package")
-	}
+	defer root.Close()
+	f, err := root.Open(filepath.FromSlash(rel))
 	if err != nil {
-		return err
+		return notFound // missing, or outside the bag
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	sums := map[string]string{}
-	readManifestSums(filepath.Join(dir, "manifest-sha256.txt"), sums)
-	readManifestSums(filepath.Join(dir, "tagmanifest-sha256.txt"), sums)
-	if sum, ok := sums[rel]; ok {
+	if !st.Mode().IsRegular() {
+		return notFound
+	}
+	if sum, ok := s.packageSums(dir)[rel]; ok {
 		if raw, err := hex.DecodeString(sum); err == nil && len(raw) == sha256.Size {
 			w.Header().Set("ETag", `"`+sum+`"`)
 			w.Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(raw)+":")

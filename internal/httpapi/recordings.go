@@ -41,8 +41,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, tok vault.Token)
 	if err != nil {
 		return err
 	}
+	completed := false
 	defer func() {
-		if err != nil {
+		if !completed {
 			s.releaseIdempotency(r.Context(), idem)
 		}
 	}()
@@ -84,6 +85,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, tok vault.Token)
 	if replayed, err := idem.answerReplay(w, fp, "/api/v2/recordings/", func(id string) (any, error) {
 		return s.cfg.Store.GetRecording(r.Context(), id)
 	}); replayed || err != nil {
+		completed = replayed
 		return err
 	}
 	now := s.now()
@@ -101,11 +103,16 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, tok vault.Token)
 	if err != nil {
 		return err
 	}
+	completed = true
 	s.cfg.Processor.Enqueue(rec.ID, rec.IngestedAt)
 	w.Header().Set("Location", "/api/v2/recordings/"+rec.ID)
 	writeJSON(w, http.StatusAccepted, rec)
 	return nil
 }
+
+// maxParts bounds the parts of one upload, so a request of many tiny
+// parts cannot make the answer (or the server's memory) grow without end.
+const maxParts = 8
 
 // readUpload reads the parts of a multipart upload. The media part goes
 // straight to the blob store; metadata and siprec are small and kept.
@@ -119,7 +126,11 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (upload, err
 	tooLarge := newProblem(http.StatusRequestEntityTooLarge, "payload_too_large",
 		fmt.Sprintf("the media part is larger than this server's upload limit of %d bytes", s.cfg.MaxUploadBytes))
 	var probs vault.Problems
-	for {
+	for parts := 0; ; parts++ {
+		if parts >= maxParts {
+			probs.Add("body", "too_many_parts", fmt.Sprintf("an upload has at most %d parts: \"metadata\", \"media\" and optionally \"siprec\"", maxParts))
+			return up, probs.Err()
+		}
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
@@ -255,7 +266,7 @@ func pageParams(r *http.Request, p *vault.Problems) (limit int, cursor string) {
 	}
 	if v := q.Get("cursor"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(b) == 0 || len(b) > 64 {
+		if err != nil || len(b) == 0 || len(b) > 512 || !vault.PlausibleID(string(b)) && !printableASCII(string(b)) {
 			p.Add("query.cursor", "invalid_value", "must be a next_cursor value from a previous page")
 		} else {
 			cursor = string(b)
@@ -347,26 +358,14 @@ func (s *Server) getMedia(w http.ResponseWriter, r *http.Request, tok vault.Toke
 	return nil
 }
 
-// deleteRecording removes a recording and, when no other recording shares
-// its content, its blob. A held recording is refused with 409.
+// deleteRecording removes a recording; a held recording is refused with
+// 409. Its content, once no recording refers to it, is removed by the blob
+// collector (internal/blobgc), which re-checks references and skips
+// content an upload touched within the hour, so a concurrent identical
+// upload can never lose its bytes.
 func (s *Server) deleteRecording(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
-	id := r.PathValue("id")
-	rec, err := s.cfg.Store.GetRecording(r.Context(), id)
-	if err != nil {
+	if _, err := s.cfg.Store.DeleteRecording(r.Context(), store.DeleteRecordingParams{ID: r.PathValue("id"), Actor: tok.ID, Now: s.now()}); err != nil {
 		return err
-	}
-	stillUsed, err := s.cfg.Store.DeleteRecording(r.Context(), store.DeleteRecordingParams{ID: id, Actor: tok.ID, Now: s.now()})
-	if err != nil {
-		return err
-	}
-	if !stillUsed {
-		// The row is gone; check again right before removing content in
-		// case an identical upload arrived meanwhile.
-		if used, err := s.cfg.Store.BlobReferenced(r.Context(), rec.Content.SHA256); err == nil && !used {
-			if err := s.cfg.Blobs.Delete(r.Context(), rec.Content.SHA256); err != nil {
-				s.log.Warn("blob delete failed; it will be left for garbage collection", "sha256", rec.Content.SHA256, "err", err)
-			}
-		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -73,6 +73,9 @@ type Server struct {
 	limMu    sync.Mutex
 	limiters map[string]*rate.Limiter
 	inFlight atomic.Int64
+
+	sumsMu sync.Mutex
+	sums   map[string]map[string]string
 }
 
 // InFlight is the number of API requests being served; the export engine
@@ -96,7 +99,7 @@ func New(cfg Config) *Server {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}, sums: map[string]map[string]string{}}
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Processor)
 	s.routes()
 	return s
@@ -191,6 +194,10 @@ func (s *Server) guard(o routeOpts, h apiHandler) http.Handler {
 		}
 		if missing := tok.Missing(need...); len(missing) > 0 {
 			writeProblem(w, r, permissionProblem(missing))
+			return
+		}
+		if id := r.PathValue("id"); id != "" && !vault.PlausibleID(id) {
+			writeProblem(w, r, newProblem(http.StatusNotFound, "not_found", "no such resource"))
 			return
 		}
 		if o.faults {

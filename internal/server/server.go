@@ -324,8 +324,8 @@ func (a *App) checkpointLoop(ctx context.Context) {
 	}
 }
 
-// gcLoop removes blobs no recording refers to, an hour after they were
-// stored, once a minute after start and then hourly. Content of a
+// gcLoop removes blobs no recording refers to (and untouched for an
+// hour), once a minute after start and then every ten minutes. Content of a
 // recording under hold is always referenced, so it is never collected.
 func (a *App) gcLoop(ctx context.Context) {
 	wait := time.Minute
@@ -335,7 +335,7 @@ func (a *App) gcLoop(ctx context.Context) {
 			return
 		case <-time.After(wait):
 		}
-		wait = time.Hour
+		wait = 10 * time.Minute
 		n, err := blobgc.Sweep(ctx, a.Blobs, a.Store, a.cfg.Clock.Now(), time.Hour)
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("blob garbage collection failed", "err", err)

@@ -135,6 +135,7 @@ func DecodeRecordingHolds(body []byte) ([]RecordingHoldInput, error) {
 		arr = nil
 	}
 	items := make([]RecordingHoldInput, 0, len(arr))
+	seen := map[string]int{}
 	for i, raw := range arr {
 		path := fmt.Sprintf("recordings[%d]", i)
 		var eo map[string]json.RawMessage
@@ -145,6 +146,14 @@ func DecodeRecordingHolds(body []byte) ([]RecordingHoldInput, error) {
 		ef := NewFields(eo, path, &p)
 		var item RecordingHoldInput
 		if id, ok := ef.String("id", "rec_01JD0000000000000000000000"); ok {
+			switch first, dup := seen[id]; {
+			case !plausibleID(id):
+				p.Add(ef.Path("id"), "not_found", fmt.Sprintf("no recording has id %q; list recordings with GET /api/v2/recordings", truncate(id, 80)))
+			case dup:
+				p.Add(ef.Path("id"), "duplicate", fmt.Sprintf("lists the same recording as recordings[%d]; list each recording once", first))
+			default:
+				seen[id] = i
+			}
 			item.ID = id
 		} else if _, present := eo["id"]; !present {
 			ef.Require("id", `"rec_01JD0000000000000000000000"`)
@@ -226,6 +235,10 @@ func DecodeFilter(obj map[string]json.RawMessage, path string, p *Problems) Reco
 				p.Add(fmt.Sprintf("%s[%d]", f.Path("record_ids"), i), "invalid_type", `must be a recording id string, e.g. "rec_01JD0000000000000000000000"`)
 				continue
 			}
+			if !plausibleID(id) {
+				p.Add(fmt.Sprintf("%s[%d]", f.Path("record_ids"), i), "not_found", fmt.Sprintf("no recording has id %q; list recordings with GET /api/v2/recordings", truncate(id, 80)))
+				continue
+			}
 			if !seen[id] {
 				seen[id] = true
 				flt.RecordIDs = append(flt.RecordIDs, id)
@@ -273,4 +286,29 @@ func DecodeRelease(body []byte) (string, error) {
 	reason := checkReason(f, "release_reason", true)
 	f.RejectUnknown("release_reason", nil)
 	return reason, p.Err()
+}
+
+// plausibleID reports whether s could be an id at all: short printable
+// ASCII. Anything else cannot name a resource, and must not reach a
+// database that rejects invalid text.
+func plausibleID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// PlausibleID is plausibleID for other layers (path ids, cursors).
+func PlausibleID(s string) bool { return plausibleID(s) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

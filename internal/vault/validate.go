@@ -87,6 +87,14 @@ var (
 	noZone        = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$`)
 )
 
+// The range of timestamps holdfast accepts. Stores keep times as 64-bit
+// nanoseconds, which cover 1678 to 2262; the narrower range leaves room
+// and catches typos such as year 0202.
+var (
+	minTimestamp = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTimestamp = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // ParseTimestamp parses a strict RFC 3339 timestamp that carries a time
 // zone ("Z" or "±hh:mm"). On failure it returns a message that says what is
 // wrong with this particular value and shows the accepted form, because the
@@ -95,10 +103,13 @@ var (
 func ParseTimestamp(s string) (time.Time, string, bool) {
 	if rfc3339Strict.MatchString(s) {
 		t, err := time.Parse(time.RFC3339Nano, s)
-		if err == nil {
-			return t.UTC(), "", true
+		if err != nil {
+			return time.Time{}, "is not a real date or time; " + TimestampRule, false
 		}
-		return time.Time{}, "is not a real date or time; " + TimestampRule, false
+		if t.Before(minTimestamp) || !t.Before(maxTimestamp) {
+			return time.Time{}, "must lie between 1900-01-01T00:00:00Z and 2199-12-31T23:59:59Z; " + TimestampRule, false
+		}
+		return t.UTC(), "", true
 	}
 	switch {
 	case dateOnly.MatchString(s):

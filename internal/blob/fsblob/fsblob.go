@@ -90,8 +90,15 @@ func (s *Store) Put(ctx context.Context, r io.Reader, limit int64) (blob.Digests
 	}
 	final := s.path(d.SHA256)
 	if _, err := os.Stat(final); err == nil {
+		// Already stored. Touch it, so the garbage collector, which skips
+		// young content, cannot take it from the upload that is about to
+		// refer to it.
 		os.Remove(tmp.Name())
 		done = true
+		now := time.Now()
+		if err := os.Chtimes(final, now, now); err != nil {
+			return blob.Digests{}, fmt.Errorf("fsblob: put: touch: %w", err)
+		}
 		return d, nil
 	}
 	dir := filepath.Dir(final)
