@@ -14,7 +14,10 @@
 // on any other answer. A POST is retried only when it carries an
 // Idempotency-Key (the client always sends one when it creates an export
 // job or ingests a recording), so a retry can never create a second
-// resource; GET, HEAD and DELETE are retried freely.
+// resource; GET, HEAD and DELETE are retried freely. The hold calls send
+// a key too: the server completes it with the hold it created
+// (POST /api/v2/legalholds), and per-recording holds and releases are
+// idempotent by nature (a repeat answers already_held).
 //
 // Between attempts the client waits with exponential backoff and full
 // jitter: a random delay in [0, min(MaxDelay, BaseDelay·2^attempt)). When
@@ -94,7 +97,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("client: server URL %q must be http:// or https:// with a host", baseURL)
 	}
-	c := &Client{base: u, token: token, hc: &http.Client{}, retry: DefaultRetryPolicy(), log: slog.New(slog.DiscardHandler),
+	c := &Client{base: u, token: token, hc: &http.Client{Transport: defaultTransport()}, retry: DefaultRetryPolicy(), log: slog.New(slog.DiscardHandler),
 		now: time.Now, rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7)), uagent: "holdfast-client/1"}
 	c.sleep = func(ctx context.Context, d time.Duration) error {
 		t := time.NewTimer(d)
@@ -315,4 +318,13 @@ func (c *Client) doJSON(ctx context.Context, r request, out any) (*http.Response
 		}
 	}
 	return resp, nil
+}
+
+// defaultTransport bounds how long the client waits for a server to start
+// answering, so a hung server becomes a retryable error instead of a hang;
+// bodies (such as package downloads) may take as long as they need.
+func defaultTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = time.Minute
+	return t
 }

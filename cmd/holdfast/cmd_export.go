@@ -26,7 +26,10 @@ import (
 const exportStateFile = ".holdfast-export.json"
 
 type exportState struct {
-	Server         string               `json:"server"`
+	Server string `json:"server"`
+	// Selection is the command's selection flags, so a re-run with other
+	// flags is noticed instead of silently resuming a different export.
+	Selection      string               `json:"selection"`
 	Request        client.ExportRequest `json:"request"`
 	IdempotencyKey string               `json:"idempotency_key"`
 	JobID          string               `json:"job_id,omitempty"`
@@ -62,6 +65,12 @@ func newExportCommand(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&o.wait, "wait-for-processing", "", "how long the job waits for recordings still processing (default 15m)")
 	cmd.Flags().DurationVar(&o.poll, "poll", time.Second, "how often to poll the job")
 	return cmd
+}
+
+// selectionKey renders the flags that decide what is exported.
+func (o *exportOptions) selectionKey() string {
+	return fmt.Sprintf("case=%s media=%s since=%s from=%s to=%s ids=%s legal-hold=%t reason=%q wait=%s",
+		o.caseID, strings.ToUpper(o.sel.media), o.sel.since, o.sel.from, o.sel.to, strings.Join(o.sel.ids, ","), o.legalHold, o.reason, o.wait)
 }
 
 // buildExportRequest maps the flags onto the canonical request (§10).
@@ -143,6 +152,13 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 	if err != nil {
 		return err
 	}
+	sel := o.selectionKey()
+	if st != nil && st.Selection != sel {
+		if st.JobID != "" {
+			return usagef("%s already holds export job %s, made with other flags (%s); re-run with those flags to resume it, or use a new --out", o.out, st.JobID, st.Selection)
+		}
+		st = nil // never created on the server: start over with these flags
+	}
 	if st == nil {
 		req, err := buildExportRequest(o, time.Now())
 		if err != nil {
@@ -150,7 +166,7 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 		}
 		abs, _ := filepath.Abs(o.out)
 		sum := sha256.Sum256([]byte(abs + "\x00" + client.NewIdempotencyKey()))
-		st = &exportState{Server: o.cf.resolvedServer(e), Request: req, IdempotencyKey: "export-" + hex.EncodeToString(sum[:16])}
+		st = &exportState{Server: o.cf.resolvedServer(e), Selection: sel, Request: req, IdempotencyKey: "export-" + hex.EncodeToString(sum[:16])}
 		if err := saveExportState(o.out, st); err != nil {
 			return fmt.Errorf("saving export state in %s: %w", o.out, err)
 		}
@@ -159,6 +175,12 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 	}
 	if st.JobID == "" {
 		job, err := c.CreateExport(ctx, st.Request, st.IdempotencyKey)
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.Status >= 400 && ce.Status < 500 && ce.Status != 409 && ce.Status != 429 {
+			// Refused for good: forget the request, so the corrected
+			// command starts afresh in the same --out.
+			_ = os.Remove(filepath.Join(o.out, exportStateFile))
+		}
 		if err != nil {
 			return err
 		}
@@ -176,11 +198,13 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 	if err != nil {
 		return err
 	}
-	switch job.State {
-	case "failed":
+	switch {
+	case job.State == "failed":
 		return fmt.Errorf("export job %s failed on the server: %s", job.ID, job.Error)
-	case "cancelled":
+	case job.State == "cancelled":
 		return fmt.Errorf("export job %s was cancelled before it finished", job.ID)
+	case job.Package == nil:
+		return fmt.Errorf("export job %s ended %s without a package", job.ID, job.State)
 	}
 	bagDir := filepath.Join(o.out, job.Package.Name)
 	downloaded, skipped, err := downloadBag(ctx, c, job, bagDir)

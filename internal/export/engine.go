@@ -49,6 +49,10 @@ type Engine struct {
 
 const leaseFor = 15 * time.Second
 
+// maxAttempts is how often a job is tried after errors that may be
+// transient (database, blob store, disk) before it is marked failed.
+const maxAttempts = 5
+
 // errCancelled ends a job whose cancellation was requested.
 var errCancelled = errors.New("export: job cancelled")
 
@@ -123,7 +127,21 @@ func (e *Engine) runJob(ctx context.Context, w store.ExportWork) {
 	if w.CancelRequested {
 		cancel(errCancelled)
 	}
-	err := e.execute(jctx, w, log)
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = e.execute(jctx, w, log)
+		if err == nil || jctx.Err() != nil || errors.Is(err, vault.ErrNotFound) || errors.Is(err, errCancelled) || attempt >= maxAttempts {
+			break
+		}
+		// A database blip or a full disk may pass: wait, then resume from
+		// the items already committed, keeping the lease meanwhile.
+		wait := time.Duration(attempt*attempt) * time.Second
+		log.Warn("export step failed; retrying", "attempt", attempt, "wait", wait, "err", err)
+		select {
+		case <-jctx.Done():
+		case <-time.After(wait):
+		}
+	}
 	cause := context.Cause(jctx)
 	switch {
 	case err == nil:

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 
@@ -85,6 +87,25 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request, tok vault.To
 	if err != nil {
 		return err
 	}
+	idem, err := s.reserveIdempotency(r, tok, "POST /api/v2/legalholds")
+	if err != nil {
+		return err
+	}
+	completed := false
+	defer func() {
+		if !completed {
+			s.releaseIdempotency(r.Context(), idem)
+		}
+	}()
+	sum := sha256.Sum256(body)
+	fp := hex.EncodeToString(sum[:])
+	if replayed, err := idem.answerReplay(w, fp, "/api/v2/legalholds/", func(id string) (any, error) {
+		h, err := s.cfg.Store.GetHold(r.Context(), id)
+		return holdResponse{Hold: h, Matched: h.RecordingCount}, err
+	}); replayed || err != nil {
+		completed = replayed
+		return err
+	}
 	now := s.now()
 	spec := store.HoldSpec{CaseID: in.Spec.CaseID, HoldReason: in.Spec.HoldReason, HoldDate: in.Spec.HoldDate}
 	if spec.HoldDate.IsZero() {
@@ -92,10 +113,12 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request, tok vault.To
 	}
 	h, err := s.cfg.Store.CreateHold(r.Context(), store.CreateHoldParams{
 		HoldID: vault.NewID("hold", now), Spec: spec, Filter: in.Filter, IncludeFuture: in.IncludeFuture, Actor: tok.ID, Now: now,
+		Idempotency: idem.completion(fp, http.StatusCreated),
 	})
 	if err != nil {
 		return err
 	}
+	completed = true
 	w.Header().Set("Location", "/api/v2/legalholds/"+h.HoldID)
 	writeJSON(w, http.StatusCreated, holdResponse{Hold: h, Matched: h.RecordingCount})
 	return nil

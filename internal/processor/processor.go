@@ -9,7 +9,6 @@ package processor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -73,7 +72,7 @@ func (p *Processor) Enqueue(id string, ingestedAt time.Time) {
 	p.queued[id] = true
 	p.mu.Unlock()
 	p.depth.Add(1)
-	wait := time.Until(ingestedAt.Add(p.cfg.Delay))
+	wait := ingestedAt.Add(p.cfg.Delay).Sub(p.cfg.Clock.Now())
 	if p.cfg.Delay > 0 && wait > 0 {
 		time.AfterFunc(wait, func() { p.push(id) })
 		return
@@ -105,9 +104,18 @@ func (p *Processor) pop() (string, bool) {
 // Run recovers recordings left in processing, then probes queued
 // recordings until ctx is done.
 func (p *Processor) Run(ctx context.Context) error {
-	ids, err := p.cfg.Store.ProcessingIDs(ctx)
-	if err != nil {
-		return fmt.Errorf("processor: recover: %w", err)
+	var ids []string
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		var err error
+		if ids, err = p.cfg.Store.ProcessingIDs(ctx); err == nil {
+			break
+		}
+		p.cfg.Logger.Error("cannot list recordings left in processing; retrying", "err", err, "wait", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
 	}
 	for _, id := range ids {
 		r, err := p.cfg.Store.GetRecording(ctx, id)

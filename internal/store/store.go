@@ -238,6 +238,8 @@ type CreateHoldParams struct {
 	// Extra is recorded in the audit entry (for example the export job
 	// that placed the hold).
 	Extra map[string]any
+	// Idempotency, if set, is completed in the same transaction.
+	Idempotency *IdempotencyCompletion
 }
 
 // ReleaseHoldParams are the inputs of [Store.ReleaseHold].

@@ -232,7 +232,10 @@ func (s *Store) CancelExportJob(ctx context.Context, id, actor string, now time.
 			_, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: now, Type: "export.cancelled", Actor: actor, Subject: id, Data: map[string]any{"job_id": id}})
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE export_jobs SET cancel_requested = 1 WHERE id = $1`, id)
+		if _, err = tx.ExecContext(ctx, `UPDATE export_jobs SET cancel_requested = 1 WHERE id = $1`, id); err != nil {
+			return err
+		}
+		_, err = s.appendAudit(ctx, tx, store.AuditEvent{Time: now, Type: "export.cancel_requested", Actor: actor, Subject: id, Data: map[string]any{"job_id": id, "state": state}})
 		return err
 	})
 	if err == vault.ErrNotFound {

@@ -213,7 +213,10 @@ func (s *Store) CreateHold(ctx context.Context, p store.CreateHoldParams) (vault
 		if verr != nil {
 			return verr
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return completeIdempotency(ctx, tx, p.Idempotency, p.HoldID)
 	})
 	if verr != nil {
 		return vault.Hold{}, verr
