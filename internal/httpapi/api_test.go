@@ -524,3 +524,21 @@ func TestOperationsEndpoints(t *testing.T) {
 		}
 	}
 }
+
+func TestCreateHoldIdempotent(t *testing.T) {
+	t.Parallel()
+	h := newAPIHarness(t)
+	c, wav := call(t, 11)
+	h.ingest(testserver.AdminToken, nil, [2]string{"metadata", string(c.Metadata())}, [2]string{"media", string(wav)})
+	body := `{"case_id":"LC-IDEM","hold_reason":"r","filter":{"media_type":"SIP"}}`
+	key := map[string]string{"Content-Type": "application/json", "Idempotency-Key": "hold-1"}
+	first := h.do("POST", "/api/v2/legalholds", testserver.AdminToken, strings.NewReader(body), key)
+	again := h.do("POST", "/api/v2/legalholds", testserver.AdminToken, strings.NewReader(body), key)
+	if first.status != 201 || again.status != 201 || first.json(t)["hold_id"] != again.json(t)["hold_id"] || again.header.Get("Idempotent-Replayed") != "true" || again.json(t)["matched"] != float64(1) {
+		t.Fatalf("replay: %d %s / %d %s", first.status, first.body, again.status, again.body)
+	}
+	assertProblem(t, h.do("POST", "/api/v2/legalholds", testserver.AdminToken, strings.NewReader(strings.Replace(body, `"r"`, `"other"`, 1)), key), 422, "idempotency_key_reused")
+	if l := h.do("GET", "/api/v2/legalholds", testserver.AdminToken, nil, nil).json(t); len(l["items"].([]any)) != 1 {
+		t.Fatalf("%d holds exist, want 1", len(l["items"].([]any)))
+	}
+}
