@@ -11,8 +11,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/holdfast/holdfast/internal/auditlog"
 	"github.com/holdfast/holdfast/internal/blob"
@@ -32,6 +36,9 @@ type Config struct {
 	Owner string
 	// Workers is how many jobs run at once (default 1).
 	Workers int
+	// ItemWorkers is how many recordings of a job are copied at once
+	// (default: the number of CPUs).
+	ItemWorkers int
 	// Yield, if set, is called between chunks of copied data; it blocks
 	// briefly while API requests are in flight, so exports run at lower
 	// priority than the API.
@@ -63,6 +70,9 @@ var errLeaseLost = errors.New("export: lease lost")
 func New(cfg Config) *Engine {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
+	}
+	if cfg.ItemWorkers <= 0 {
+		cfg.ItemWorkers = runtime.NumCPU()
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 500 * time.Millisecond
@@ -227,9 +237,11 @@ func (e *Engine) execute(ctx context.Context, w store.ExportWork, log *slog.Logg
 }
 
 // pass goes once over the pending items and returns how many are still
-// waiting for processing.
+// waiting for processing. Up to Config.ItemWorkers items are copied at
+// once: each is read, hashed and written on its own, so a job uses every
+// core rather than one core's SHA-512.
 func (e *Engine) pass(ctx context.Context, w store.ExportWork, dir string, deadline time.Time) (int, error) {
-	waiting := 0
+	var waiting atomic.Int64
 	after := -1
 	for {
 		items, err := e.cfg.Store.ExportItems(ctx, w.Job.ID, after, 200)
@@ -237,23 +249,31 @@ func (e *Engine) pass(ctx context.Context, w store.ExportWork, dir string, deadl
 			return 0, err
 		}
 		if len(items) == 0 {
-			return waiting, nil
+			return int(waiting.Load()), nil
 		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(e.cfg.ItemWorkers)
 		for _, it := range items {
 			after = it.Seq
 			if it.State != store.ItemPending {
 				continue
 			}
-			if err := context.Cause(ctx); err != nil {
-				return 0, err
+			g.Go(func() error {
+				if err := context.Cause(gctx); err != nil {
+					return err
+				}
+				done, err := e.exportItem(gctx, w, dir, it, deadline)
+				if err == nil && !done {
+					waiting.Add(1)
+				}
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			if cause := context.Cause(ctx); cause != nil {
+				return 0, cause
 			}
-			done, err := e.exportItem(ctx, w, dir, it, deadline)
-			if err != nil {
-				return 0, err
-			}
-			if !done {
-				waiting++
-			}
+			return 0, err
 		}
 	}
 }

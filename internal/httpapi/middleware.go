@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -43,8 +44,10 @@ func newRequestID() string {
 func (s *Server) withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		s.inFlight.Add(1)
-		defer s.inFlight.Add(-1)
+		if !streaming(r.URL.Path) {
+			s.inFlight.Add(1)
+			defer s.inFlight.Add(-1)
+		}
 		id := newRequestID()
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 		w.Header().Set("X-Request-Id", id)
@@ -74,4 +77,11 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// streaming reports whether a path serves long bodies (media and package
+// downloads). They do not count as in-flight API requests for the export
+// engine's yielding, or a long download would slow every export.
+func streaming(path string) bool {
+	return strings.HasSuffix(path, "/media") || strings.Contains(path, "/package")
 }

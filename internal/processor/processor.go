@@ -84,21 +84,27 @@ func (p *Processor) push(id string) {
 	p.mu.Lock()
 	p.queue = append(p.queue, id)
 	p.mu.Unlock()
+	p.signal()
+}
+
+// signal wakes one idle worker, if none is already due to wake.
+func (p *Processor) signal() {
 	select {
 	case p.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (p *Processor) pop() (string, bool) {
+// pop takes the next queued id and reports whether more are waiting.
+func (p *Processor) pop() (id string, ok, more bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.queue) == 0 {
-		return "", false
+		return "", false, false
 	}
-	id := p.queue[0]
+	id = p.queue[0]
 	p.queue = p.queue[1:]
-	return id, true
+	return id, true, len(p.queue) > 0
 }
 
 // Run recovers recordings left in processing, then probes queued
@@ -141,19 +147,17 @@ func (p *Processor) Run(ctx context.Context) error {
 
 func (p *Processor) work(ctx context.Context) {
 	for {
-		id, ok := p.pop()
+		id, ok, more := p.pop()
 		if !ok {
 			select {
 			case <-ctx.Done():
 				return
 			case <-p.wake:
-				// Pass the wake-up on, so another idle worker also looks.
-				select {
-				case p.wake <- struct{}{}:
-				default:
-				}
 				continue
 			}
+		}
+		if more {
+			p.signal() // let another idle worker take the next one
 		}
 		if err := p.process(ctx, id); err != nil && ctx.Err() == nil {
 			p.cfg.Logger.Error("processing failed; will retry", "recording", id, "err", err)
