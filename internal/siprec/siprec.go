@@ -435,7 +435,7 @@ func (p *parser) end() error {
 		p.rootDone = true
 	case kindTime:
 		raw := strings.TrimSpace(f.text.String())
-		ts, err := time.Parse(time.RFC3339Nano, raw)
+		ts, err := parseTime(raw)
 		if err != nil {
 			return fmt.Errorf("siprec: line %d: <%s> at %s: %q is not an RFC 3339 timestamp (want e.g. 2010-12-16T23:41:07Z)",
 				f.line, f.local, shortPath(f.path), truncate(raw))
@@ -556,3 +556,20 @@ func (e malformedError) Error() string {
 
 // Unwrap returns the decoder's error.
 func (e malformedError) Unwrap() error { return e.err }
+
+// openSIPSLayout is the ISO 8601 form with a colon-less offset
+// ("2026-09-04T12:00:00-0400") that OpenSIPS's SIPREC module writes. It is
+// unambiguous, so it is accepted alongside RFC 3339 rather than rejecting
+// every document from that recorder.
+const openSIPSLayout = "2006-01-02T15:04:05.999999999-0700"
+
+func parseTime(raw string) (time.Time, error) {
+	ts, err := time.Parse(time.RFC3339Nano, raw)
+	if err == nil {
+		return ts, nil
+	}
+	if ts, err2 := time.Parse(openSIPSLayout, raw); err2 == nil {
+		return ts, nil
+	}
+	return time.Time{}, err
+}

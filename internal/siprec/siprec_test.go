@@ -252,6 +252,18 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestParseOpenSIPSOffset accepts the colon-less offset OpenSIPS writes.
+func TestParseOpenSIPSOffset(t *testing.T) {
+	t.Parallel()
+	md, err := Parse(strings.NewReader(doc(`<sessionrecordingassoc session_id="s1"><associate-time>2026-09-04T12:00:00-0400</associate-time></sessionrecordingassoc>`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 9, 4, 16, 0, 0, 0, time.UTC); !md.StartedAt.Equal(want) {
+		t.Fatalf("StartedAt = %v, want %v", md.StartedAt, want)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	billionLaughs := `<?xml version="1.0"?>
 <!DOCTYPE recording [
@@ -298,8 +310,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{"<associate-time>", "not an RFC 3339 timestamp"},
 		},
 		{
-			"offset without colon", doc(`<sessionrecordingassoc session_id="s1"><associate-time>2026-09-04T12:00:00-0400</associate-time></sessionrecordingassoc>`),
-			[]string{"<associate-time>", `"2026-09-04T12:00:00-0400" is not an RFC 3339`},
+			"offset of three digits", doc(`<sessionrecordingassoc session_id="s1"><associate-time>2026-09-04T12:00:00-040</associate-time></sessionrecordingassoc>`),
+			[]string{"<associate-time>", `"2026-09-04T12:00:00-040" is not an RFC 3339`},
 		},
 		{
 			"empty disassociate-time", doc(`<participantsessionassoc participant_id="p" session_id="s"><disassociate-time/></participantsessionassoc>`),
