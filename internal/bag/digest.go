@@ -6,8 +6,8 @@ import (
 	"crypto/sha1" //nolint:gosec // needed to verify legacy BagIt bags
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/hex"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 	"sync"
@@ -170,4 +170,4 @@ func serialHashCopy(ctx context.Context, dst io.Writer, src io.Reader, hs []hash
 }
 
 // hexSum returns the lowercase hex digest of h.
-func hexSum(h hash.Hash) string { return fmt.Sprintf("%x", h.Sum(nil)) }
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }

@@ -83,33 +83,71 @@ func writeAtomic(bagDir, rel string, fill func(io.Writer) error) (err error) {
 	}
 	defer root.Close()
 
-	dir := path.Dir(rel)
-	if err := mkdirAllSync(root, dir); err != nil {
-		return err
-	}
-	tmp, f, err := createTemp(root, dir, path.Base(rel))
+	af, err := createAtomic(root, rel)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
-			f.Close()
-			root.Remove(tmp) // best effort: the temp name is never a bag file
+			af.abort()
 		}
 	}()
-	if err = fill(f); err != nil {
+	if err = fill(af.f); err != nil {
 		return fmt.Errorf("bag: write %s: %w", rel, err)
 	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("bag: sync %s: %w", rel, err)
+	return af.commit()
+}
+
+// atomicFile is a file being written under a temporary name inside root;
+// commit makes it appear under its final name, abort discards it.
+type atomicFile struct {
+	root *os.Root
+	rel  string // final bag-relative name
+	tmp  string // bag-relative temporary name
+	f    *os.File
+	done bool
+}
+
+// createAtomic creates the missing parents of rel and a temporary file
+// next to it.
+func createAtomic(root *os.Root, rel string) (*atomicFile, error) {
+	dir := path.Dir(rel)
+	if err := mkdirAllSync(root, dir); err != nil {
+		return nil, err
 	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("bag: close %s: %w", rel, err)
+	tmp, f, err := createTemp(root, dir, path.Base(rel))
+	if err != nil {
+		return nil, err
 	}
-	if err = root.Rename(tmp, rel); err != nil {
-		return fmt.Errorf("bag: rename %s: %w", rel, err)
+	return &atomicFile{root: root, rel: rel, tmp: tmp, f: f}, nil
+}
+
+// commit fsyncs and closes the temporary file, renames it over the final
+// name and fsyncs the directory. After a failed commit the caller must
+// still call abort.
+func (a *atomicFile) commit() error {
+	if err := a.f.Sync(); err != nil {
+		return fmt.Errorf("bag: sync %s: %w", a.rel, err)
 	}
-	return syncDir(root, dir)
+	if err := a.f.Close(); err != nil {
+		return fmt.Errorf("bag: close %s: %w", a.rel, err)
+	}
+	if err := a.root.Rename(a.tmp, a.rel); err != nil {
+		return fmt.Errorf("bag: rename %s: %w", a.rel, err)
+	}
+	a.done = true
+	return syncDir(a.root, path.Dir(a.rel))
+}
+
+// abort closes and removes the temporary file unless it was already
+// renamed. It is safe to call more than once.
+func (a *atomicFile) abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	a.f.Close()
+	a.root.Remove(a.tmp) // best effort: the temp name is never a bag file
 }
 
 // createTemp creates a new, exclusive temporary file next to base in dir.

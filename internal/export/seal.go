@@ -1,12 +1,17 @@
 package export
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"iter"
 	"log/slog"
+	"strings"
 
 	"github.com/holdfast/holdfast/internal/audit"
 	"github.com/holdfast/holdfast/internal/bag"
@@ -15,61 +20,61 @@ import (
 	"github.com/holdfast/holdfast/internal/vault"
 )
 
+// sealPage is how many items seal reads from the store at a time.
+const sealPage = 500
+
+// Where exported files live in the bag. In byte order "data/index.csv"
+// sorts before every metadata path, which sorts before every recording
+// path; seal relies on this to list the payload in manifest order.
+const (
+	indexPath      = "data/index.csv"
+	metadataPrefix = "data/metadata/"
+	recordingDir   = "data/recordings/"
+)
+
+// sealCounts is what the first pass over the items learns.
+type sealCounts struct {
+	exported, failed int
+	// sorted reports whether the exported items' recording paths, and
+	// separately their metadata paths, strictly increase in seq order
+	// under their usual directories, so the payload can be streamed to
+	// bag.FinalizeStream in manifest order.
+	sorted bool
+}
+
 // seal writes index.csv and the custody report, finalizes and signs the
 // bag, publishes it and completes the job. It only reads what the store
 // recorded for each item, so sealing after a crash gives the same payload
 // as sealing without one.
+//
+// Nothing proportional to the number of items is held in memory: every
+// file is produced while paging through the items (one pass for index.csv,
+// two for the custody report's recordings and failures, and two for the
+// metadata and recording entries of the payload manifests). Item ids, and
+// so the bag paths derived from them, sort in seq order, which lets the
+// payload be listed in manifest order without sorting; should a store ever
+// break that, seal falls back to sorting the payload list in memory.
 func (e *Engine) seal(ctx context.Context, w store.ExportWork, dir string, log *slog.Logger) error {
-	var payload []bag.Entry
-	var recs []custody.Recording
-	failures := []vault.ExportFailure{}
-	var index bytes.Buffer
-	cw := csv.NewWriter(&index)
-	_ = cw.Write(IndexHeader)
-	after := -1
-	for {
-		items, err := e.cfg.Store.ExportItems(ctx, w.Job.ID, after, 500)
-		if err != nil {
-			return err
-		}
-		if len(items) == 0 {
-			break
-		}
-		for _, it := range items {
-			after = it.Seq
-			switch it.State {
-			case store.ItemExported:
-				payload = append(payload,
-					bag.Entry{Path: it.Path, Digests: bag.Digests{Size: it.Digests.Size, SHA256: it.Digests.SHA256, SHA512: it.Digests.SHA512}},
-					bag.Entry{Path: it.MetaPath, Digests: bag.Digests{Size: it.MetaDigests.Size, SHA256: it.MetaDigests.SHA256, SHA512: it.MetaDigests.SHA512}})
-				recs = append(recs, custody.Recording{RecordingID: it.RecordingID, Path: it.Path, SizeBytes: it.Digests.Size, IngestSHA256: it.IngestSHA256,
-					ExportedSHA256: it.Digests.SHA256, ExportedSHA512: it.Digests.SHA512, MetadataPath: it.MetaPath})
-				_ = cw.Write(it.IndexRow)
-			case store.ItemFailed:
-				failures = append(failures, vault.ExportFailure{RecordingID: it.RecordingID, Code: it.FailureCode, Message: it.FailureMsg})
-			default:
-				return fmt.Errorf("export: item %d is still %s at sealing", it.Seq, it.State)
-			}
-		}
-	}
-	cw.Flush()
-	d, err := bag.WriteFile(ctx, dir, "data/index.csv", &index)
+	var n sealCounts
+	indexDigests, err := streamFile(ctx, dir, indexPath, func(out io.Writer) error {
+		var err error
+		n, err = e.writeIndex(ctx, w.Job.ID, out)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	payload = append(payload, bag.Entry{Path: "data/index.csv", Digests: d})
 
-	rep, err := e.custodyReport(ctx, w, recs, failures)
+	rep, err := e.custodyReport(ctx, w)
 	if err != nil {
 		return err
 	}
-	repJSON, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
+	if _, err := streamFile(ctx, dir, custody.Path, func(out io.Writer) error {
+		return writeCustodyJSON(out, rep, e.custodyRecordings(ctx, w.Job.ID, n.exported), e.custodyFailures(ctx, w.Job.ID, n.failed))
+	}); err != nil {
 		return err
 	}
-	if _, err := bag.WriteFile(ctx, dir, custody.Path, bytes.NewReader(append(repJSON, '\n'))); err != nil {
-		return err
-	}
+
 	caseID := w.Job.Metadata.CaseID
 	if caseID == "" {
 		caseID = w.Job.Filter.CaseID
@@ -84,7 +89,7 @@ func (e *Engine) seal(ctx context.Context, w store.ExportWork, dir string, log *
 	}
 	info = append(info,
 		bag.Field{Label: "Bag-Group-Identifier", Value: w.Job.ID},
-		bag.Field{Label: "External-Description", Value: fmt.Sprintf("holdfast discovery export of %d recording(s); %d could not be exported", len(recs), len(failures))},
+		bag.Field{Label: "External-Description", Value: fmt.Sprintf("holdfast discovery export of %d recording(s); %d could not be exported", n.exported, n.failed)},
 		bag.Field{Label: "Holdfast-Audit-Checkpoint-Size", Value: fmt.Sprint(rep.Audit.TreeSize)},
 		bag.Field{Label: "Holdfast-Audit-Root-Hash", Value: rep.Audit.RootHash},
 		bag.Field{Label: "Holdfast-Signing-Key-Fingerprint", Value: rep.SigningKey.Fingerprint},
@@ -92,7 +97,22 @@ func (e *Engine) seal(ctx context.Context, w store.ExportWork, dir string, log *
 	if w.Job.HoldID != "" {
 		info = append(info, bag.Field{Label: "Holdfast-Hold-ID", Value: w.Job.HoldID})
 	}
-	sum, err := bag.Finalize(ctx, dir, payload, info, func(msg []byte) ([]byte, error) { return signer.SignMessage(msg), nil })
+	sign := func(msg []byte) ([]byte, error) { return signer.SignMessage(msg), nil }
+	payload := e.payload(ctx, w.Job.ID, indexDigests)
+	var sum string
+	if n.sorted {
+		sum, err = bag.FinalizeStream(ctx, dir, payload, info, sign)
+	} else {
+		log.Warn("export item paths do not sort in seq order; sorting the payload list in memory")
+		var entries []bag.Entry
+		for ent, err := range payload {
+			if err != nil {
+				return err
+			}
+			entries = append(entries, ent)
+		}
+		sum, err = bag.Finalize(ctx, dir, entries, info, sign)
+	}
 	if err != nil {
 		return err
 	}
@@ -101,7 +121,7 @@ func (e *Engine) seal(ctx context.Context, w store.ExportWork, dir string, log *
 		return err
 	}
 	state := vault.ExportCompleted
-	if len(failures) > 0 {
+	if n.failed > 0 {
 		state = vault.ExportCompletedWithErrors
 	}
 	pkg := &vault.ExportPackage{Name: w.BagName, Location: loc, TagmanifestSHA256: sum, DownloadURL: "/api/v2/bulk/recordingexports/" + w.Job.ID + "/package"}
@@ -109,13 +129,263 @@ func (e *Engine) seal(ctx context.Context, w store.ExportWork, dir string, log *
 		Actor: "system", Now: e.cfg.Clock.Now()}); err != nil {
 		return err
 	}
-	log.Info("export finished", "state", state, "exported", len(recs), "failed", len(failures), "bag", loc)
+	log.Info("export finished", "state", state, "exported", n.exported, "failed", n.failed, "bag", loc)
 	return nil
 }
 
-// custodyReport builds custody.json with a fresh signed checkpoint and
-// inclusion proofs of the hold's and the export's audit entries.
-func (e *Engine) custodyReport(ctx context.Context, w store.ExportWork, recs []custody.Recording, failures []vault.ExportFailure) (custody.Report, error) {
+// items pages through a job's items in seq order.
+func (e *Engine) items(ctx context.Context, jobID string) iter.Seq2[store.ExportItem, error] {
+	return func(yield func(store.ExportItem, error) bool) {
+		after := -1
+		for {
+			page, err := e.cfg.Store.ExportItems(ctx, jobID, after, sealPage)
+			if err != nil {
+				yield(store.ExportItem{}, err)
+				return
+			}
+			if len(page) == 0 {
+				return
+			}
+			for _, it := range page {
+				after = it.Seq
+				if !yield(it, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// writeIndex writes data/index.csv to out, counts the items and checks
+// that every item is finished and whether the payload paths are sorted.
+func (e *Engine) writeIndex(ctx context.Context, jobID string, out io.Writer) (sealCounts, error) {
+	n := sealCounts{sorted: true}
+	cw := csv.NewWriter(out)
+	if err := cw.Write(IndexHeader); err != nil {
+		return n, err
+	}
+	var prevPath, prevMeta string
+	for it, err := range e.items(ctx, jobID) {
+		if err != nil {
+			return n, err
+		}
+		switch it.State {
+		case store.ItemExported:
+			if !strings.HasPrefix(it.Path, recordingDir) || !strings.HasPrefix(it.MetaPath, metadataPrefix) ||
+				n.exported > 0 && (it.Path <= prevPath || it.MetaPath <= prevMeta) {
+				n.sorted = false
+			}
+			prevPath, prevMeta = it.Path, it.MetaPath
+			n.exported++
+			if err := cw.Write(it.IndexRow); err != nil {
+				return n, err
+			}
+		case store.ItemFailed:
+			n.failed++
+		default:
+			return n, fmt.Errorf("export: item %d is still %s at sealing", it.Seq, it.State)
+		}
+	}
+	cw.Flush()
+	return n, cw.Error()
+}
+
+// errItemsChanged reports that a later pass over the items saw a different
+// number of them than the first; the job's items must not change while it
+// is sealed.
+var errItemsChanged = errors.New("export: the job's items changed while it was being sealed")
+
+// custodyRecordings yields the custody entry of each exported item; want
+// is how many the first pass counted.
+func (e *Engine) custodyRecordings(ctx context.Context, jobID string, want int) iter.Seq2[custody.Recording, error] {
+	return func(yield func(custody.Recording, error) bool) {
+		got := 0
+		for it, err := range e.items(ctx, jobID) {
+			if err != nil {
+				yield(custody.Recording{}, err)
+				return
+			}
+			if it.State != store.ItemExported {
+				continue
+			}
+			got++
+			if !yield(custody.Recording{RecordingID: it.RecordingID, Path: it.Path, SizeBytes: it.Digests.Size, IngestSHA256: it.IngestSHA256,
+				ExportedSHA256: it.Digests.SHA256, ExportedSHA512: it.Digests.SHA512, MetadataPath: it.MetaPath}, nil) {
+				return
+			}
+		}
+		if got != want {
+			yield(custody.Recording{}, errItemsChanged)
+		}
+	}
+}
+
+// custodyFailures yields the failure of each failed item; want is how many
+// the first pass counted.
+func (e *Engine) custodyFailures(ctx context.Context, jobID string, want int) iter.Seq2[vault.ExportFailure, error] {
+	return func(yield func(vault.ExportFailure, error) bool) {
+		got := 0
+		for it, err := range e.items(ctx, jobID) {
+			if err != nil {
+				yield(vault.ExportFailure{}, err)
+				return
+			}
+			if it.State != store.ItemFailed {
+				continue
+			}
+			got++
+			if !yield(vault.ExportFailure{RecordingID: it.RecordingID, Code: it.FailureCode, Message: it.FailureMsg}, nil) {
+				return
+			}
+		}
+		if got != want {
+			yield(vault.ExportFailure{}, errItemsChanged)
+		}
+	}
+}
+
+// payload yields the bag's payload entries in manifest (byte) order when
+// item paths sort in seq order: data/index.csv, then every metadata file,
+// then every recording, the last two from separate passes over the items.
+func (e *Engine) payload(ctx context.Context, jobID string, index bag.Digests) iter.Seq2[bag.Entry, error] {
+	return func(yield func(bag.Entry, error) bool) {
+		if !yield(bag.Entry{Path: indexPath, Digests: index}, nil) {
+			return
+		}
+		for _, meta := range []bool{true, false} {
+			for it, err := range e.items(ctx, jobID) {
+				if err != nil {
+					yield(bag.Entry{}, err)
+					return
+				}
+				if it.State != store.ItemExported {
+					continue
+				}
+				ent := bag.Entry{Path: it.Path, Digests: bag.Digests{Size: it.Digests.Size, SHA256: it.Digests.SHA256, SHA512: it.Digests.SHA512}}
+				if meta {
+					ent = bag.Entry{Path: it.MetaPath, Digests: bag.Digests{Size: it.MetaDigests.Size, SHA256: it.MetaDigests.SHA256, SHA512: it.MetaDigests.SHA512}}
+				}
+				if !yield(ent, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// streamFile writes bag file rel with bag.WriteFile from what fill writes,
+// through a pipe, so the file's contents are never held in memory.
+func streamFile(ctx context.Context, dir, rel string, fill func(io.Writer) error) (bag.Digests, error) {
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		bw := bufio.NewWriterSize(pw, 64<<10)
+		err := fill(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err) // a nil err gives the reader io.EOF
+		done <- err
+	}()
+	d, err := bag.WriteFile(ctx, dir, rel, pr)
+	// If WriteFile stopped early, unblock the writer.
+	pr.CloseWithError(errors.New("export: " + rel + " was abandoned"))
+	ferr := <-done
+	if err != nil {
+		return bag.Digests{}, err
+	}
+	if ferr != nil { // cannot happen: the reader saw EOF only after success
+		return bag.Digests{}, ferr
+	}
+	return d, nil
+}
+
+// Top-level keys of the custody report whose arrays writeCustodyJSON
+// streams. MarshalIndent puts a top-level key alone on a line after
+// exactly two spaces; nested keys are indented further.
+const (
+	custodyRecordingsKey = "\n  \"recordings\": "
+	custodyFailuresKey   = "\n  \"failures\": "
+)
+
+// writeCustodyJSON writes the custody report rep (whose Recordings and
+// Failures are ignored) with recordings and failures as its arrays,
+// element by element, so the report is never whole in memory. The output
+// is byte for byte json.MarshalIndent(report, "", "  ") plus a newline.
+func writeCustodyJSON(out io.Writer, rep custody.Report, recordings iter.Seq2[custody.Recording, error], failures iter.Seq2[vault.ExportFailure, error]) error {
+	rep.Recordings, rep.Failures = nil, nil
+	fixed, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	head, rest, ok1 := bytes.Cut(fixed, []byte(custodyRecordingsKey+"null"))
+	mid, tail, ok2 := bytes.Cut(rest, []byte(custodyFailuresKey+"null"))
+	if !ok1 || !ok2 {
+		return errors.New("export: custody report does not have top-level recordings and failures arrays")
+	}
+	for _, part := range []struct {
+		before []byte
+		key    string
+		array  func() error
+	}{
+		{head, custodyRecordingsKey, func() error { return writeJSONArray(out, recordings) }},
+		{mid, custodyFailuresKey, func() error { return writeJSONArray(out, failures) }},
+	} {
+		if _, err := out.Write(part.before); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(out, part.key); err != nil {
+			return err
+		}
+		if err := part.array(); err != nil {
+			return err
+		}
+	}
+	if _, err := out.Write(tail); err != nil {
+		return err
+	}
+	_, err = io.WriteString(out, "\n")
+	return err
+}
+
+// writeJSONArray writes the values of seq as the value of a top-level key
+// of an object being indented with two spaces, exactly as
+// json.MarshalIndent lays out a slice there.
+func writeJSONArray[T any](out io.Writer, seq iter.Seq2[T, error]) error {
+	const elemIndent = "    "
+	n := 0
+	for v, err := range seq {
+		if err != nil {
+			return err
+		}
+		b, err := json.MarshalIndent(v, elemIndent, "  ")
+		if err != nil {
+			return err
+		}
+		sep := ",\n" + elemIndent
+		if n == 0 {
+			sep = "[\n" + elemIndent
+		}
+		if _, err := io.WriteString(out, sep); err != nil {
+			return err
+		}
+		if _, err := out.Write(b); err != nil {
+			return err
+		}
+		n++
+	}
+	end := "\n  ]"
+	if n == 0 {
+		end = "[]"
+	}
+	_, err := io.WriteString(out, end)
+	return err
+}
+
+// custodyReport builds the fixed part of custody.json, without recordings
+// and failures: a fresh signed checkpoint and inclusion proofs of the
+// hold's and the export's audit entries.
+func (e *Engine) custodyReport(ctx context.Context, w store.ExportWork) (custody.Report, error) {
 	signer := e.cfg.Audit.Signer
 	pub := signer.PublicKey()
 	pemKey, err := audit.MarshalPublicKeyPEM(pub)
@@ -126,11 +396,8 @@ func (e *Engine) custodyReport(ctx context.Context, w store.ExportWork, recs []c
 	if err != nil {
 		return custody.Report{}, err
 	}
-	if recs == nil {
-		recs = []custody.Recording{}
-	}
 	rep := custody.Report{
-		Version: custody.Version, BagName: w.BagName, HoldID: w.Job.HoldID, Recordings: recs, Failures: failures, SealedAt: e.cfg.Clock.Now(),
+		Version: custody.Version, BagName: w.BagName, HoldID: w.Job.HoldID, SealedAt: e.cfg.Clock.Now(),
 		Job: custody.Job{ID: w.Job.ID, Filter: w.Job.Filter, Metadata: w.Job.Metadata, Destination: w.Job.Destination, CreatedBy: w.Job.CreatedBy,
 			CreatedAt: w.Job.CreatedAt, StartedAt: w.Job.StartedAt},
 		SigningKey: custody.SigningKey{Algorithm: "Ed25519", Fingerprint: audit.Fingerprint(pub), PublicKeyPEM: string(pemKey), Origin: signer.Origin()},
