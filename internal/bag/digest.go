@@ -73,10 +73,22 @@ func hashCopy(ctx context.Context, dst io.Writer, src io.Reader, hs []hash.Hash,
 	if len(hs) <= 1 {
 		return serialHashCopy(ctx, dst, src, hs, make([]byte, bufSize))
 	}
+	// Buffers are allocated only as the pipeline needs them, so a small
+	// file (a metadata JSON) costs one buffer, not nbuf.
 	const nbuf = 4
 	free := make(chan *chunk, nbuf)
-	for range nbuf {
-		free <- &chunk{buf: make([]byte, bufSize)}
+	allocated := 0
+	next := func() *chunk {
+		select {
+		case c := <-free:
+			return c
+		default:
+		}
+		if allocated < nbuf {
+			allocated++
+			return &chunk{buf: make([]byte, bufSize)}
+		}
+		return <-free
 	}
 	release := func(c *chunk) {
 		if c.refs.Add(-1) == 0 {
@@ -109,7 +121,7 @@ func hashCopy(ctx context.Context, dst io.Writer, src io.Reader, hs []hash.Hash,
 			stop()
 			return total, err
 		}
-		c := <-free
+		c := next()
 		n, rerr := io.ReadFull(src, c.buf)
 		if n > 0 {
 			c.n = n
