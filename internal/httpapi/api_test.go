@@ -327,6 +327,19 @@ func TestIdempotencyInProgress(t *testing.T) {
 	w.Write(c.Metadata())
 	w, _ = mw.CreateFormFile("media", "c.wav")
 	w.Write(wav[:1000]) // the upload is now in flight
+	// Wait until the server is serving it (the /metrics request itself is
+	// the other one in flight), then give the handler a moment to reserve
+	// the key.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if inFlightAtLeast(h.do("GET", "/metrics", "", nil, nil).body, 2) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slow upload never reached the server")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
 	var busy apiResponse
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -1119,6 +1119,21 @@ func testOAIdempotencyInProgress(t *testing.T, a *oaClient, fx oaFixture) {
 		}()
 		half := len(body) / 2
 		go func() { _, _ = pw.Write(body[:half]) }()
+		// Probe only once the server is serving the slow upload (the
+		// /metrics request is the other one in flight) and has had a
+		// moment to reserve the key.
+		for until := time.Now().Add(10 * time.Second); time.Now().Before(until); time.Sleep(10 * time.Millisecond) {
+			resp, err := a.hc.Get(a.base + "/metrics")
+			if err != nil {
+				continue
+			}
+			m, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if inFlightAtLeast(m, 2) {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
 
 		// Poll with the same key and a body that fails validation, so a
 		// poll that wins the reservation gives it up again at once.
@@ -1471,4 +1486,16 @@ func testOAExportWithoutPackage(t *testing.T) {
 		t.Fatalf("cancelled job: state %v, package %v", done["state"], done["package"])
 	}
 	a.expect(t, oaGet(pkgPath, admin), 404, "not_found")
+}
+
+// inFlightAtLeast reads holdfast_http_requests_in_flight from a /metrics
+// body.
+func inFlightAtLeast(metrics []byte, n int) bool {
+	for _, line := range strings.Split(string(metrics), "\n") {
+		if v, ok := strings.CutPrefix(line, "holdfast_http_requests_in_flight "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && f >= float64(n)
+		}
+	}
+	return false
 }

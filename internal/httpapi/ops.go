@@ -100,7 +100,7 @@ func (c recordingsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func newMetrics(reg *prometheus.Registry, st store.Store, proc Enqueuer) *metrics {
+func newMetrics(reg *prometheus.Registry, st store.Store, proc Enqueuer, inFlight func() int64) *metrics {
 	m := &metrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -112,6 +112,9 @@ func newMetrics(reg *prometheus.Registry, st store.Store, proc Enqueuer) *metric
 		}, []string{"route"}),
 	}
 	reg.MustRegister(m.requests, m.latency)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "holdfast_http_requests_in_flight", Help: "API requests being served (downloads excluded); exports yield to them.",
+	}, func() float64 { return float64(inFlight()) }))
 	if st != nil {
 		reg.MustRegister(recordingsCollector{st: st, desc: prometheus.NewDesc("holdfast_recordings", "Recordings by status.", []string{"status"}, nil)})
 	}

@@ -100,7 +100,7 @@ func New(cfg Config) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}, sums: map[string]map[string]string{}}
-	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Processor)
+	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Processor, s.InFlight)
 	s.routes()
 	return s
 }
