@@ -50,18 +50,12 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, tok vault.
 	if err != nil {
 		return err
 	}
-	completed := false
-	defer func() {
-		if !completed {
-			s.releaseIdempotency(r.Context(), idem)
-		}
-	}()
+	defer s.settleIdempotency(r.Context(), idem)
 	sum := sha256.Sum256(body)
 	fp := hex.EncodeToString(sum[:])
 	if replayed, err := idem.answerReplay(w, fp, "/api/v2/bulk/recordingexports/", func(id string) (any, error) {
 		return s.cfg.Store.GetExportJob(r.Context(), id)
 	}); replayed || err != nil {
-		completed = replayed
 		return err
 	}
 	now := s.now()
@@ -85,7 +79,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, tok vault.
 	if err != nil {
 		return err
 	}
-	completed = true
+	idem.markDone()
 	if s.cfg.ExportNotify != nil {
 		s.cfg.ExportNotify()
 	}

@@ -91,19 +91,13 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request, tok vault.To
 	if err != nil {
 		return err
 	}
-	completed := false
-	defer func() {
-		if !completed {
-			s.releaseIdempotency(r.Context(), idem)
-		}
-	}()
+	defer s.settleIdempotency(r.Context(), idem)
 	sum := sha256.Sum256(body)
 	fp := hex.EncodeToString(sum[:])
 	if replayed, err := idem.answerReplay(w, fp, "/api/v2/legalholds/", func(id string) (any, error) {
 		h, err := s.cfg.Store.GetHold(r.Context(), id)
 		return holdResponse{Hold: h, Matched: h.RecordingCount}, err
 	}); replayed || err != nil {
-		completed = replayed
 		return err
 	}
 	now := s.now()
@@ -118,7 +112,7 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request, tok vault.To
 	if err != nil {
 		return err
 	}
-	completed = true
+	idem.markDone()
 	w.Header().Set("Location", "/api/v2/legalholds/"+h.HoldID)
 	writeJSON(w, http.StatusCreated, holdResponse{Hold: h, Matched: h.RecordingCount})
 	return nil

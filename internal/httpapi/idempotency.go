@@ -13,6 +13,14 @@ type idempotency struct {
 	key   store.IdempotencyKey
 	prior *store.IdempotencyOutcome
 	owned bool // this request reserved the key and must complete or release it
+	done  bool // the key was completed (or answered from a replay)
+}
+
+// markDone records that the store completed the key with the resource.
+func (i *idempotency) markDone() {
+	if i != nil {
+		i.done = true
+	}
 }
 
 // reserveIdempotency reads and claims the Idempotency-Key header. It
@@ -43,10 +51,11 @@ func (i *idempotency) completion(fingerprint string, status int) *store.Idempote
 	return &store.IdempotencyCompletion{IdempotencyKey: i.key, Fingerprint: fingerprint, Status: status}
 }
 
-// release gives the key up after a request failed before completing it,
-// so a corrected request may use the same key.
-func (s *Server) releaseIdempotency(ctx context.Context, i *idempotency) {
-	if i == nil || !i.owned {
+// settleIdempotency gives the key up unless the request completed it:
+// after a failure (or a panic) a corrected request may use the same key.
+// Handlers defer it right after reserving.
+func (s *Server) settleIdempotency(ctx context.Context, i *idempotency) {
+	if i == nil || !i.owned || i.done {
 		return
 	}
 	if err := s.cfg.Store.ReleaseIdempotencyKey(context.WithoutCancel(ctx), i.key); err != nil {
@@ -72,6 +81,7 @@ func (i *idempotency) answerReplay(w http.ResponseWriter, fingerprint, location 
 	w.Header().Set("Location", location+i.prior.ResourceID)
 	w.Header().Set("Idempotent-Replayed", "true")
 	writeJSON(w, i.prior.Status, v)
+	i.done = true
 	return true, nil
 }
 

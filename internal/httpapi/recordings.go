@@ -41,12 +41,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, tok vault.Token)
 	if err != nil {
 		return err
 	}
-	completed := false
-	defer func() {
-		if !completed {
-			s.releaseIdempotency(r.Context(), idem)
-		}
-	}()
+	defer s.settleIdempotency(r.Context(), idem)
 	up, err := s.readUpload(w, r)
 	if err != nil {
 		return err
@@ -85,7 +80,6 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, tok vault.Token)
 	if replayed, err := idem.answerReplay(w, fp, "/api/v2/recordings/", func(id string) (any, error) {
 		return s.cfg.Store.GetRecording(r.Context(), id)
 	}); replayed || err != nil {
-		completed = replayed
 		return err
 	}
 	now := s.now()
@@ -103,7 +97,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, tok vault.Token)
 	if err != nil {
 		return err
 	}
-	completed = true
+	idem.markDone()
 	s.cfg.Processor.Enqueue(rec.ID, rec.IngestedAt)
 	w.Header().Set("Location", "/api/v2/recordings/"+rec.ID)
 	writeJSON(w, http.StatusAccepted, rec)
