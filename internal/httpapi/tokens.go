@@ -45,8 +45,8 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, tok vault.T
 		if _, present := obj["name"]; !present {
 			f.Require("name", `"export-bot"`)
 		}
-	} else if name == "" || len(name) > 100 || strings.ContainsAny(name, "\r\n\t") {
-		p.Add("name", "invalid_length", `must be 1 to 100 characters, e.g. "export-bot"`)
+	} else if name == "" || len(name) > 100 || strings.IndexFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		p.Add("name", "invalid_value", `must be 1 to 100 printable characters, e.g. "export-bot"`)
 	}
 	var perms []vault.Permission
 	if arr, ok := f.Array("permissions", `["recording:view", "recording:export"]`); ok {
