@@ -118,12 +118,23 @@ func (p *pool) pickHold(rng *rand.Rand) string {
 // covered it.
 func TestConcurrentHoldsReleasesDeletes(t *testing.T) {
 	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		concurrentHoldsReleasesDeletes(t)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		concurrentHoldsReleasesDeletes(t, "--database", postgresSchema(t))
+	})
+}
+
+func concurrentHoldsReleasesDeletes(t *testing.T, serveArgs ...string) {
 	const (
 		workers  = 50
 		duration = 10 * time.Second
 		initial  = 40
 	)
-	srv := testserver.StartProcess(t, "")
+	srv := testserver.StartProcess(t, "", serveArgs...)
 	c := sdk(t, srv)
 	calls := makeCalls(4, initial+20)
 	ids := ingestAll(t, c, calls[:initial])
