@@ -123,16 +123,25 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		a.Store.Close()
 		return nil, err
 	}
-	if err := a.Store.ClearIdempotencyReservations(ctx); err != nil {
-		a.Store.Close()
-		return nil, err
+	// The embedded database belongs to this process alone, so whatever a
+	// previous process left in flight is abandoned: reclaim it at once.
+	// With a shared PostgreSQL other servers may be running; their
+	// reservations and leases expire on their own instead.
+	embedded := !strings.HasPrefix(cfg.DatabaseURL, "postgres")
+	if embedded {
+		if err := a.Store.ClearIdempotencyReservations(ctx); err != nil {
+			a.Store.Close()
+			return nil, err
+		}
 	}
 	a.checkAudit(ctx)
 	injector := faults.NewInjector(fc, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x686f6c64)))
 	a.Processor = processor.New(processor.Config{Store: a.Store, Blobs: a.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, Delay: fc.ProcessingDelay})
-	if err := a.Store.ExpireExportLeases(ctx); err != nil {
-		a.Store.Close()
-		return nil, err
+	if embedded {
+		if err := a.Store.ExpireExportLeases(ctx); err != nil {
+			a.Store.Close()
+			return nil, err
+		}
 	}
 	dest := export.FilesystemDestination{Root: filepath.Join(cfg.DataDir, "exports")}
 	a.Exports = export.New(export.Config{Store: a.Store, Blobs: a.Blobs, Audit: a.Audit, Dest: dest, Clock: cfg.Clock, Logger: cfg.Logger,
@@ -171,7 +180,9 @@ func openBlobs(cfg Config) (blob.Store, error) {
 	}
 	switch pu.Scheme {
 	case "file":
-		return fsblob.Open(pu.Path)
+		// A directory named explicitly may be shared with other servers:
+		// leave their uploads in flight alone.
+		return fsblob.Open(pu.Path, fsblob.KeepRecentTemps(time.Hour))
 	case "s3":
 		return nil, &ConfigError{Msg: "blobs: S3 is not supported by this build yet; leave --blobs unset to use file://<data>/blobs"}
 	}

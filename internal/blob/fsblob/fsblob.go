@@ -35,9 +35,22 @@ var _ blob.Store = (*Store)(nil)
 
 const tmpDir = ".tmp"
 
+// Option adjusts Open.
+type Option func(*options)
+
+type options struct{ keepTemps time.Duration }
+
+// KeepRecentTemps leaves temporary files younger than d alone at Open:
+// use it when other processes may be writing into the same directory.
+func KeepRecentTemps(d time.Duration) Option { return func(o *options) { o.keepTemps = d } }
+
 // Open prepares root (creating it if needed) and removes temporary files
-// left by an earlier crash.
-func Open(root string) (*Store, error) {
+// left by an earlier crash (all of them, unless KeepRecentTemps is given).
+func Open(root string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := os.MkdirAll(filepath.Join(root, tmpDir), 0o750); err != nil {
 		return nil, fmt.Errorf("fsblob: %w", err)
 	}
@@ -46,7 +59,9 @@ func Open(root string) (*Store, error) {
 		return nil, fmt.Errorf("fsblob: %w", err)
 	}
 	for _, e := range entries {
-		_ = os.Remove(filepath.Join(root, tmpDir, e.Name()))
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) >= o.keepTemps {
+			_ = os.Remove(filepath.Join(root, tmpDir, e.Name()))
+		}
 	}
 	return &Store{root: root}, nil
 }

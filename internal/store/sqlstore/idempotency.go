@@ -4,10 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
 )
+
+// abandonedAfter is how old an in-progress reservation must be before a
+// new request may take it over: longer than any upload should take, so a
+// live request is never overtaken, short enough that a crashed server's
+// keys become usable again.
+const abandonedAfter = 30 * time.Minute
 
 // ReserveIdempotencyKey claims a key for one request.
 func (s *Store) ReserveIdempotencyKey(ctx context.Context, p store.IdempotencyKey) (*store.IdempotencyOutcome, error) {
@@ -25,7 +32,18 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, p store.IdempotencyKe
 		case err != nil:
 			return err
 		case state == "in_progress":
-			return vault.ErrIdempotencyInProgress
+			var created int64
+			if err := tx.QueryRowContext(ctx, `SELECT created_at FROM idempotency_keys WHERE token_id = $1 AND route = $2 AND idem_key = $3`,
+				p.TokenID, p.Route, p.Key).Scan(&created); err != nil {
+				return err
+			}
+			if p.Now.Sub(fromNanos(created)) < abandonedAfter {
+				return vault.ErrIdempotencyInProgress
+			}
+			// The request that reserved it died long ago: take it over.
+			_, err = tx.ExecContext(ctx, `UPDATE idempotency_keys SET created_at = $1 WHERE token_id = $2 AND route = $3 AND idem_key = $4`,
+				nanos(p.Now), p.TokenID, p.Route, p.Key)
+			return err
 		}
 		out = &store.IdempotencyOutcome{Fingerprint: fp, ResourceID: res, Status: status}
 		return nil

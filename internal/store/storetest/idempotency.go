@@ -128,3 +128,25 @@ func testIdempotencyConcurrentReserve(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testIdempotencyAbandonedReservation: a reservation left in progress by a
+// request that died is taken over after half an hour, not before.
+func testIdempotencyAbandonedReservation(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	k := store.IdempotencyKey{Key: "abandoned", TokenID: "tok_a", Route: "POST /x", Now: at(0)}
+	if out, err := s.ReserveIdempotencyKey(ctx, k); err != nil || out != nil {
+		t.Fatalf("first reserve: %v %v", out, err)
+	}
+	k.Now = at(29 * time.Minute)
+	if _, err := s.ReserveIdempotencyKey(ctx, k); !errors.Is(err, vault.ErrIdempotencyInProgress) {
+		t.Fatalf("reserve after 29 min = %v, want ErrIdempotencyInProgress", err)
+	}
+	k.Now = at(31 * time.Minute)
+	if out, err := s.ReserveIdempotencyKey(ctx, k); err != nil || out != nil {
+		t.Fatalf("reserve after 31 min = %v, %v; want the abandoned reservation taken over", out, err)
+	}
+	k.Now = at(32 * time.Minute)
+	if _, err := s.ReserveIdempotencyKey(ctx, k); !errors.Is(err, vault.ErrIdempotencyInProgress) {
+		t.Fatalf("the taken-over reservation is not in progress: %v", err)
+	}
+}

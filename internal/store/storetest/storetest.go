@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"DeleteRecording", testDeleteRecording},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyConcurrentReserve", testIdempotencyConcurrentReserve},
+		{"IdempotencyAbandonedReservation", testIdempotencyAbandonedReservation},
 		{"AuditLog", testAuditLog},
 		{"Checkpoints", testCheckpoints},
 		{"ConcurrentWrites", testConcurrentWrites},
