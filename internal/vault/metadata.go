@@ -3,7 +3,9 @@ package vault
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -137,7 +139,9 @@ func decodeLabels(obj map[string]json.RawMessage, path string, p *Problems) map[
 		return nil
 	}
 	out := make(map[string]string, len(obj))
-	for k, raw := range obj {
+	// Sorted, so the same request always lists its errors in one order.
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		raw := obj[k]
 		kp := path + "." + k
 		if !labelKey.MatchString(k) {
 			p.Add(kp, "invalid_key", `label names must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$, e.g. "queue"`)
