@@ -2,6 +2,7 @@ package bag
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -233,4 +234,21 @@ func formatManifest(entries []Entry, sum func(Digests) string) []byte {
 		b.WriteByte('\n')
 	}
 	return []byte(b.String())
+}
+
+// ReadManifestFile reads a holdfast-written (or any well-formed) manifest
+// or tag manifest at path and returns path → lowercase hex checksum, with
+// paths decoded and checked exactly as Validate does. Lines that do not
+// parse are left out; Validate is where they are reported.
+func ReadManifestFile(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("bag: read manifest: %w", err)
+	}
+	lines, _ := parseManifest(string(b), 0)
+	out := make(map[string]string, len(lines))
+	for _, l := range lines {
+		out[l.path] = l.checksum
+	}
+	return out, nil
 }

@@ -1,7 +1,6 @@
 package custody
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/holdfast/holdfast/internal/audit"
+	"github.com/holdfast/holdfast/internal/bag"
 )
 
 // SignatureFile signs the exact bytes of TagManifest.
@@ -118,28 +118,8 @@ func checkSignature(dir string, key ed25519.PublicKey, res *Result) {
 	}
 }
 
-// readManifest reads "<hex>  <path>" lines.
-func readManifest(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		sum, p, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		out[strings.TrimLeft(p, " *")] = strings.ToLower(sum)
-	}
-	return out, sc.Err()
-}
-
 func checkRecordings(dir string, rep *Report, res *Result) {
-	manifest, err := readManifest(filepath.Join(dir, "manifest-sha256.txt"))
+	manifest, err := bag.ReadManifestFile(filepath.Join(dir, "manifest-sha256.txt"))
 	if err != nil {
 		res.add("manifest-sha256.txt", "cannot be read: %v", err)
 		return

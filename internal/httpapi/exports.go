@@ -2,13 +2,13 @@ package httpapi
 
 import (
 	"archive/tar"
-	"bufio"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"os"
 	"path"
@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/holdfast/holdfast/internal/bag"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
 )
@@ -214,21 +215,6 @@ type packageFile struct {
 	SHA256    string `json:"sha256"`
 }
 
-// readManifestSums reads "<hex>  <path>" lines of a manifest.
-func readManifestSums(p string, into map[string]string) {
-	f, err := os.Open(p)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if sum, rel, ok := strings.Cut(sc.Text(), "  "); ok {
-			into[rel] = sum
-		}
-	}
-}
-
 // packageSums returns the SHA-256 of every file the bag's manifests
 // list. Sealed bags never change, so the result is cached per bag; the
 // cache keeps the few most recent bags.
@@ -239,8 +225,11 @@ func (s *Server) packageSums(dir string) map[string]string {
 		return m
 	}
 	m := map[string]string{}
-	readManifestSums(filepath.Join(dir, "manifest-sha256.txt"), m)
-	readManifestSums(filepath.Join(dir, "tagmanifest-sha256.txt"), m)
+	for _, name := range []string{"manifest-sha256.txt", "tagmanifest-sha256.txt"} {
+		if sums, err := bag.ReadManifestFile(filepath.Join(dir, name)); err == nil {
+			maps.Copy(m, sums)
+		}
+	}
 	if len(s.sums) >= 8 {
 		clear(s.sums)
 	}
