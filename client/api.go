@@ -221,6 +221,15 @@ func (c *Client) AuditCheckpoint(ctx context.Context) ([]byte, error) {
 	return c.getBytes(ctx, "/api/v2/audit/checkpoint")
 }
 
+// VerifyAudit asks the server to recompute its whole audit log against
+// the latest signed checkpoint. It trusts the server's answer; `holdfast
+// audit verify` recomputes the log on the client instead.
+func (c *Client) VerifyAudit(ctx context.Context) (AuditVerification, error) {
+	var v AuditVerification
+	_, err := c.doJSON(ctx, request{method: http.MethodPost, path: "/api/v2/audit/verify"}, &v)
+	return v, err
+}
+
 // SigningKey fetches the server's public key as PEM.
 func (c *Client) SigningKey(ctx context.Context) ([]byte, error) {
 	return c.getBytes(ctx, "/api/v2/signing-key")

@@ -162,6 +162,16 @@ type ConsistencyProof struct {
 	Proof   []string `json:"proof"`
 }
 
+// AuditVerification is the answer of POST /api/v2/audit/verify: whether
+// the whole log matches the latest signed checkpoint of TreeSize entries,
+// and the lowest entry index found wrong (nil when OK, or when only the
+// root disagrees).
+type AuditVerification struct {
+	OK            bool   `json:"ok"`
+	TreeSize      int64  `json:"tree_size"`
+	FirstBadIndex *int64 `json:"first_bad_index"`
+}
+
 // Page is one page of a list endpoint.
 type Page[T any] struct {
 	Items      []T    `json:"items"`

@@ -280,6 +280,18 @@ func TestAuditTamper(t *testing.T) {
 
 			out, code := auditVerify(t, srv)
 			ready := readyzStatus(t, srv)
+			v, err := srv.Client(t).VerifyAudit(context.Background())
+			if err != nil {
+				t.Fatalf("POST /api/v2/audit/verify: %v", err)
+			}
+			switch {
+			case v.OK != (tc.tamper == nil):
+				t.Errorf("POST /api/v2/audit/verify: ok %v, want %v", v.OK, tc.tamper == nil)
+			case tc.tamper == nil && v.FirstBadIndex != nil:
+				t.Errorf("POST /api/v2/audit/verify: first_bad_index %d on an untampered log", *v.FirstBadIndex)
+			case tc.tamper != nil && (v.FirstBadIndex == nil || *v.FirstBadIndex != tc.names[0]):
+				t.Errorf("POST /api/v2/audit/verify: first_bad_index %v, want %d", v.FirstBadIndex, tc.names[0])
+			}
 			if tc.tamper == nil {
 				if code != 0 {
 					t.Errorf("holdfast audit verify exited %d on an untampered log:\n%s", code, out)

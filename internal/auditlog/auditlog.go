@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sync"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -25,6 +27,9 @@ import (
 type Log struct {
 	Store  store.Store
 	Signer *audit.Signer
+
+	lastMu sync.Mutex
+	last   *Verification
 }
 
 // ErrInconsistent means the stored tree no longer agrees with the last
@@ -137,4 +142,66 @@ func (l *Log) SelfCheck(ctx context.Context) ([]audit.Problem, error) {
 		return []audit.Problem{{Index: -1, Message: "latest checkpoint does not verify with this server's key: " + err.Error()}}, nil
 	}
 	return Verify(ctx, l.Store.AuditEntries, cp)
+}
+
+// Verification is the outcome of [Log.VerifyLatest]: what
+// `POST /api/v2/audit/verify` answers and what the console shows.
+type Verification struct {
+	OK       bool  `json:"ok"`
+	TreeSize int64 `json:"tree_size"`
+	// FirstBadIndex is the lowest entry index with a problem, or nil when
+	// the log verifies or its fault cannot be pinned to one entry (a root
+	// mismatch alone).
+	FirstBadIndex *int64          `json:"first_bad_index"`
+	Problems      []audit.Problem `json:"-"`
+	At            time.Time       `json:"-"`
+}
+
+// VerifyLatest recomputes the whole stored log against the latest signed
+// checkpoint (signing one first if none exists yet) and remembers the
+// outcome for [Log.LastVerification]. A checkpoint that does not verify
+// with this server's key is a failed verification, not an error.
+func (l *Log) VerifyLatest(ctx context.Context, now time.Time) (Verification, error) {
+	_, signed, err := l.Store.LatestCheckpoint(ctx)
+	if errors.Is(err, vault.ErrNotFound) {
+		_, signed, err = l.Checkpoint(ctx)
+	}
+	if err != nil && !errors.Is(err, ErrInconsistent) {
+		return Verification{}, fmt.Errorf("auditlog: verify latest: %w", err)
+	}
+	var v Verification
+	cp, cerr := audit.OpenCheckpoint(signed, l.Signer.Origin(), l.Signer.PublicKey())
+	switch {
+	case err != nil:
+		v.Problems = []audit.Problem{{Index: -1, Message: err.Error()}}
+	case cerr != nil:
+		v.Problems = []audit.Problem{{Index: -1, Message: "latest checkpoint does not verify with this server's key: " + cerr.Error()}}
+	default:
+		v.TreeSize = cp.Size
+		if v.Problems, err = Verify(ctx, l.Store.AuditEntries, cp); err != nil {
+			return Verification{}, fmt.Errorf("auditlog: verify latest: %w", err)
+		}
+	}
+	v.OK, v.At = len(v.Problems) == 0, now
+	for _, p := range v.Problems {
+		if p.Index >= 0 && (v.FirstBadIndex == nil || p.Index < *v.FirstBadIndex) {
+			i := p.Index
+			v.FirstBadIndex = &i
+		}
+	}
+	l.lastMu.Lock()
+	l.last = &v
+	l.lastMu.Unlock()
+	return v, nil
+}
+
+// LastVerification returns the outcome of the most recent
+// [Log.VerifyLatest] in this process, or false if there was none.
+func (l *Log) LastVerification() (Verification, bool) {
+	l.lastMu.Lock()
+	defer l.lastMu.Unlock()
+	if l.last == nil {
+		return Verification{}, false
+	}
+	return *l.last, true
 }

@@ -1088,6 +1088,13 @@ func testOAMain(t *testing.T) {
 		a.expect(t, oaGet("/api/v2/audit/proof/consistency?old=0&new=1", auditor), 400, "validation_failed")
 		a.expect(t, oaGet("/api/v2/audit/proof/consistency?old=1&new=1", ""), 401, "unauthenticated")
 		a.expect(t, oaGet("/api/v2/audit/proof/consistency?old=1&new=1", viewer), 403, "permission_denied")
+
+		v := a.expect(t, oaReq{method: http.MethodPost, path: "/api/v2/audit/verify", token: auditor}, 200, "").obj(t)
+		if v["ok"] != true || v["first_bad_index"] != nil || v["tree_size"].(float64) < 1 {
+			t.Errorf("POST /api/v2/audit/verify on an untouched log: %v", v)
+		}
+		a.expect(t, oaReq{method: http.MethodPost, path: "/api/v2/audit/verify"}, 401, "unauthenticated")
+		a.expect(t, oaReq{method: http.MethodPost, path: "/api/v2/audit/verify", token: viewer}, 403, "permission_denied")
 	})
 }
 

@@ -162,6 +162,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v2/audit/checkpoint", auditView, s.auditCheckpoint)
 	s.handle("GET /api/v2/audit/proof/inclusion", auditView, s.auditInclusion)
 	s.handle("GET /api/v2/audit/proof/consistency", auditView, s.auditConsistency)
+	s.handle("POST /api/v2/audit/verify", auditView, s.auditVerify)
 	s.mux.HandleFunc("GET /api/v2/signing-key", s.signingKey)
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
