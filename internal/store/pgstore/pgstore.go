@@ -76,6 +76,7 @@ func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name:        "postgres",
 		ForUpdate:   " FOR UPDATE",
+		SkipLocked:  " FOR UPDATE SKIP LOCKED",
 		LockWriters: `SELECT size FROM audit_head WHERE id = 1 FOR UPDATE`,
 		Migrations:  Migrations(),
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/holdfast/holdfast/internal/jobs/jobstest"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/store/pgstore"
 	"github.com/holdfast/holdfast/internal/store/storetest"
@@ -120,4 +121,16 @@ func redact(u string) string {
 		return "(unparsable URL)"
 	}
 	return p.Redacted()
+}
+
+func TestJobs(t *testing.T) {
+	admin, base := server(t)
+	jobstest.Run(t, func(t *testing.T) jobstest.Harness {
+		s, err := pgstore.Open(t.Context(), schemaURL(t, admin, base))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return jobstest.Harness{Driver: s, DB: s.DB()}
+	})
 }

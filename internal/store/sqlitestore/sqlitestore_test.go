@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/holdfast/holdfast/internal/jobs/jobstest"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/store/sqlitestore"
 	"github.com/holdfast/holdfast/internal/store/storetest"
@@ -56,4 +57,15 @@ func TestReopen(t *testing.T) {
 	if runs != len(sqlitestore.Dialect().Migrations) || last != applied {
 		t.Errorf("schema_migrations after reopen: %d rows, last applied %d; want %d rows, last applied %d", runs, last, len(sqlitestore.Dialect().Migrations), applied)
 	}
+}
+
+func TestJobs(t *testing.T) {
+	jobstest.Run(t, func(t *testing.T) jobstest.Harness {
+		s, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "holdfast.db"))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return jobstest.Harness{Driver: s, DB: s.DB()}
+	})
 }

@@ -137,4 +137,25 @@ CREATE TABLE export_items (
 	failure_message TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (job_id, seq)
 )`,
+	// 3: the job table of internal/jobs.
+	`
+CREATE TABLE jobs (
+	id TEXT PRIMARY KEY,
+	kind TEXT NOT NULL,
+	args TEXT NOT NULL,
+	state TEXT NOT NULL,
+	attempt INTEGER NOT NULL DEFAULT 0,
+	max_attempts INTEGER NOT NULL,
+	run_at BIGINT NOT NULL,
+	lease_owner TEXT NOT NULL DEFAULT '',
+	lease_until BIGINT NOT NULL DEFAULT 0,
+	unique_key TEXT NOT NULL DEFAULT '',
+	last_error TEXT NOT NULL DEFAULT '',
+	discard_reason TEXT NOT NULL DEFAULT '',
+	created_at BIGINT NOT NULL,
+	finished_at BIGINT
+);
+CREATE INDEX jobs_due ON jobs (state, kind, run_at);
+CREATE INDEX jobs_lease ON jobs (state, lease_until);
+CREATE UNIQUE INDEX jobs_unique_pending ON jobs (unique_key) WHERE unique_key <> '' AND state IN ('available', 'running')`,
 }

@@ -25,6 +25,11 @@ type Dialect struct {
 	// inside a write transaction ("" where transactions already serialize
 	// writers, as in SQLite).
 	ForUpdate string
+	// SkipLocked, if set, is appended to the SELECT that picks jobs to
+	// claim, so concurrent claimers pass over rows another claim has locked
+	// (" FOR UPDATE SKIP LOCKED" on PostgreSQL); the claim then runs as a
+	// CTE. "" where a statement already runs alone, as in SQLite.
+	SkipLocked string
 	// LockWriters, if set, is run first in every write transaction (all
 	// but schema migrations). Where the database lets transactions run
 	// side by side (PostgreSQL at READ COMMITTED) it must take one lock
