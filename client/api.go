@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -126,6 +128,9 @@ func (c *Client) ListRecordings(ctx context.Context, p ListRecordingsParams) (Pa
 	}
 	if p.CaseID != "" {
 		q.Set("case_id", p.CaseID)
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.Labels)) {
+		q.Add("label", k+":"+p.Labels[k])
 	}
 	if p.Limit > 0 {
 		q.Set("limit", strconv.Itoa(p.Limit))

@@ -133,6 +133,30 @@ func TestSDKRecordingsAndHolds(t *testing.T) {
 		t.Fatalf("%d pages with %v, want 3 pages with %v", pages, paged, ids)
 	}
 
+	// By label: exactly the recordings with that queue; repeated labels AND.
+	queue := recs[0].Labels["queue"]
+	var want []string
+	for _, r := range recs {
+		if r.Labels["queue"] == queue {
+			want = append(want, r.ID)
+		}
+	}
+	byLabel, err := c.ListRecordings(ctx, client.ListRecordingsParams{Labels: map[string]string{"queue": queue}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotIDs []string
+	for _, r := range byLabel.Items {
+		gotIDs = append(gotIDs, r.ID)
+	}
+	if queue == "" || !sameSet(gotIDs, want) {
+		t.Fatalf("label queue:%s selected %v, want %v", queue, gotIDs, want)
+	}
+	none, err := c.ListRecordings(ctx, client.ListRecordingsParams{Labels: map[string]string{"queue": queue, "no.such": "label"}})
+	if err != nil || len(none.Items) != 0 {
+		t.Fatalf("two labels, one absent: %v %v", none.Items, err)
+	}
+
 	// A hold by filter.
 	hold, err := c.CreateHold(ctx, client.CreateHoldRequest{CaseID: "LC-SDK-1", HoldReason: "Discovery Request #1",
 		Filter: client.Filter{RecordIDs: ids[:3]}})

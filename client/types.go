@@ -184,6 +184,9 @@ type ListRecordingsParams struct {
 	From, To  *time.Time
 	Status    string
 	CaseID    string
-	Limit     int
-	Cursor    string
+	// Labels selects recordings carrying every one of these labels with
+	// exactly this value (label=<key>:<value>, repeated).
+	Labels map[string]string
+	Limit  int
+	Cursor string
 }

@@ -477,7 +477,7 @@ func TestListRecordingsFiltersAndPages(t *testing.T) {
 		if i%3 == 2 {
 			mt = "CHAT"
 		}
-		meta := fmt.Sprintf(`{"media_type":%q,"started_at":%q}`, mt, base.Add(time.Duration(i)*time.Hour).Format(time.RFC3339))
+		meta := fmt.Sprintf(`{"media_type":%q,"started_at":%q,"labels":{"genesys.recording_id":"g:%d","parity":"%d"}}`, mt, base.Add(time.Duration(i)*time.Hour).Format(time.RFC3339), i, i%2)
 		r := h.ingest(testserver.AdminToken, nil, [2]string{"metadata", meta}, [2]string{"media", string(wav)})
 		if r.status != 202 {
 			t.Fatalf("ingest %d: %d %s", i, r.status, r.body)
@@ -508,8 +508,25 @@ func TestListRecordingsFiltersAndPages(t *testing.T) {
 	if items := r["items"].([]any); len(items) != 2 || items[0].(map[string]any)["id"] != ids[1] || items[1].(map[string]any)["id"] != ids[2] {
 		t.Fatalf("[from,to) selected %v", items)
 	}
-	p := assertProblem(t, h.do("GET", "/api/v2/recordings?from=2026-11-20&limit=0&status=done&media_type=FAX", testserver.AdminToken, nil, nil), 400, "validation_failed")
-	if got := strings.Join(fieldList(t, p), ","); got != "query.limit,query.media_type,query.from,query.status" {
+	for q, want := range map[string][]string{
+		"label=genesys.recording_id:g%3A3":                {ids[3]},
+		"label=parity:1":                                  {ids[1], ids[3], ids[5]},
+		"label=parity:1&label=genesys.recording_id:g%3A5": {ids[5]},
+		"label=parity:1&media_type=CHAT":                  {ids[5]},
+		"label=genesys.recording_id:g%3A3&label=parity:0": nil,
+		"label=genesys.recording_id:g":                    nil,
+		"label=genesys.recording_id:G%3A3":                nil,
+	} {
+		var got []string
+		for _, it := range h.do("GET", "/api/v2/recordings?"+q, testserver.AdminToken, nil, nil).json(t)["items"].([]any) {
+			got = append(got, it.(map[string]any)["id"].(string))
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("?%s selected %v, want %v", q, got, want)
+		}
+	}
+	p := assertProblem(t, h.do("GET", "/api/v2/recordings?from=2026-11-20&limit=0&status=done&media_type=FAX&label=no-colon&label=bad%20key:x", testserver.AdminToken, nil, nil), 400, "validation_failed")
+	if got := strings.Join(fieldList(t, p), ","); got != "query.limit,query.media_type,query.from,query.status,query.label,query.label" {
 		t.Fatalf("query fields %s", got)
 	}
 }

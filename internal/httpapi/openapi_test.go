@@ -930,7 +930,7 @@ func testOAMain(t *testing.T) {
 		if items, _ := page["items"].([]any); len(items) != 4 {
 			t.Errorf("filtered list has %d items, want 4", len(items))
 		}
-		a.expect(t, oaGet("/api/v2/recordings?limit=0&media_type=video&from=yesterday&status=done&case_id=-x&cursor=***", viewer), 400, "validation_failed")
+		a.expect(t, oaGet("/api/v2/recordings?limit=0&media_type=video&from=yesterday&status=done&case_id=-x&cursor=***&label=nocolon", viewer), 400, "validation_failed")
 		a.expect(t, oaGet("/api/v2/recordings", ""), 401, "unauthenticated")
 		a.expect(t, oaGet("/api/v2/recordings", auditor), 403, "permission_denied")
 	})

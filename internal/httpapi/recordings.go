@@ -308,6 +308,14 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request, tok vaul
 		}
 		params.CaseID = v
 	}
+	for _, v := range q["label"] {
+		sel, ok := vault.ParseLabelSelector(v)
+		if !ok {
+			probs.Add("query.label", "invalid_value", vault.LabelSelectorRule)
+			continue
+		}
+		params.Labels = append(params.Labels, sel)
+	}
 	if err := probs.Err(); err != nil {
 		return err
 	}

@@ -171,8 +171,12 @@ type ListRecordingsParams struct {
 	Status    string
 	CaseID    string
 	IDs       []string
-	Limit     int
-	Cursor    string // the last id of the previous page
+	// Labels selects recordings that carry every one of these labels with
+	// exactly this value (case-sensitive). Served by an index on
+	// (name, value), so a lookup by an external id stays fast at scale.
+	Labels []vault.LabelSelector
+	Limit  int
+	Cursor string // the last id of the previous page
 }
 
 // FinishProcessingParams are the inputs of [Store.FinishProcessing].

@@ -183,3 +183,23 @@ func hasControl(s string) bool {
 	}
 	return !utf8.ValidString(s)
 }
+
+// LabelSelector is one `label=<key>:<value>` condition of a recording
+// search: the recording must carry label Key with exactly Value.
+type LabelSelector struct {
+	Key, Value string
+}
+
+// LabelSelectorRule is the message of a malformed label selector.
+const LabelSelectorRule = `must be <key>:<value> with a label name matching ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$ and a value of at most 256 printable characters, e.g. "queue:billing"`
+
+// ParseLabelSelector parses `<key>:<value>`. Label names cannot contain a
+// colon, so the first colon separates them and the value may contain more.
+// The value may be empty, as a label's value may.
+func ParseLabelSelector(s string) (LabelSelector, bool) {
+	k, v, ok := strings.Cut(s, ":")
+	if !ok || !labelKey.MatchString(k) || len(v) > 256 || hasControl(v) {
+		return LabelSelector{}, false
+	}
+	return LabelSelector{Key: k, Value: v}, true
+}

@@ -1,14 +1,19 @@
 package sqlitestore_test
 
 import (
+	"database/sql"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/holdfast/holdfast/internal/jobs/jobstest"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/store/sqlitestore"
+	"github.com/holdfast/holdfast/internal/store/sqlstore"
 	"github.com/holdfast/holdfast/internal/store/storetest"
+	"github.com/holdfast/holdfast/internal/vault"
 )
 
 func TestStore(t *testing.T) {
@@ -68,4 +73,50 @@ func TestJobs(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return jobstest.Harness{Driver: s, DB: s.DB()}
 	})
+}
+
+// TestLabelsBackfill: recordings stored before labels became rows are found
+// by a label search after the upgrade.
+func TestLabelsBackfill(t *testing.T) {
+	ctx := t.Context()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d := sqlitestore.Dialect()
+	// The schema just before the step that creates recording_labels.
+	step := slices.IndexFunc(d.Migrations, func(m string) bool { return strings.Contains(m, "CREATE TABLE recording_labels") })
+	if step < 0 {
+		t.Fatal("no migration creates recording_labels")
+	}
+	d.Migrations = d.Migrations[:step]
+	if _, err := sqlstore.New(ctx, db, d); err != nil {
+		t.Fatal(err)
+	}
+	// Rows as the code before the upgrade wrote them: labels only as JSON.
+	mk := func(id, labels string) {
+		if _, err := db.ExecContext(ctx, `INSERT INTO recordings (id, media_type, status, started_at, participants, labels, size_bytes, sha256, sha512, media_format, ingested_at)
+			VALUES ($1, 'SIP', 'processing', 1, '[]', $2, 0, 'a', 'b', 'audio/wav', 1)`, id, labels); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("rec_a", `{"genesys.recording_id":"r-1","queue":"billing"}`)
+	mk("rec_b", `{"genesys.recording_id":"r-2"}`)
+	mk("rec_c", `{}`)
+
+	up, err := sqlstore.New(ctx, db, sqlitestore.Dialect())
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	for sel, want := range map[vault.LabelSelector]string{
+		{Key: "genesys.recording_id", Value: "r-1"}: "rec_a",
+		{Key: "genesys.recording_id", Value: "r-2"}: "rec_b",
+		{Key: "queue", Value: "billing"}:            "rec_a",
+	} {
+		recs, _, err := up.ListRecordings(ctx, store.ListRecordingsParams{Labels: []vault.LabelSelector{sel}})
+		if err != nil || len(recs) != 1 || recs[0].ID != want {
+			t.Errorf("label %v after backfill: %v, %v; want %s", sel, recs, err, want)
+		}
+	}
 }

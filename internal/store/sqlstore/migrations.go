@@ -158,4 +158,18 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_due ON jobs (state, kind, run_at);
 CREATE INDEX jobs_lease ON jobs (state, lease_until);
 CREATE UNIQUE INDEX jobs_unique_pending ON jobs (unique_key) WHERE unique_key <> '' AND state IN ('available', 'running')`,
+	// 4: labels as rows, so label=<key>:<value> is an index lookup; the
+	// rows of recordings stored before this step are filled in by
+	// backfillLabels, in the same transaction.
+	`
+CREATE TABLE recording_labels (
+	name TEXT NOT NULL,
+	value TEXT NOT NULL,
+	recording_id TEXT NOT NULL,
+	PRIMARY KEY (name, value, recording_id)
+);
+CREATE INDEX recording_labels_recording_id ON recording_labels (recording_id)`,
 }
+
+// labelsMigration is the schema version that creates recording_labels.
+const labelsMigration = 4

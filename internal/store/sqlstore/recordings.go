@@ -65,6 +65,9 @@ func (s *Store) CreateRecording(ctx context.Context, p store.CreateRecordingPara
 		if err != nil {
 			return err
 		}
+		if err := insertLabels(ctx, tx, r.ID, r.Labels); err != nil {
+			return err
+		}
 		held, err := s.attachFutureHolds(ctx, tx, r, p.Actor)
 		if err != nil {
 			return err
@@ -224,6 +227,9 @@ func recordingWhere(a *args, mediaType string, f *store.ListRecordingsParams) st
 	if len(f.IDs) > 0 {
 		conds = append(conds, "id IN "+a.in(f.IDs))
 	}
+	for _, l := range f.Labels {
+		conds = append(conds, "id IN (SELECT recording_id FROM recording_labels WHERE name = "+a.add(l.Key)+" AND value = "+a.add(l.Value)+")")
+	}
 	if f.Cursor != "" {
 		conds = append(conds, "id > "+a.add(f.Cursor))
 	}
@@ -374,6 +380,9 @@ func (s *Store) DeleteRecording(ctx context.Context, p store.DeleteRecordingPara
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recordings WHERE id = $1`, p.ID); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM recording_labels WHERE recording_id = $1`, p.ID); err != nil {
+			return err
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings WHERE sha256 = $1`, sha).Scan(&n); err != nil {
 			return err
@@ -421,4 +430,47 @@ func (s *Store) CountRecordingsByStatus(ctx context.Context) (map[vault.Status]i
 		out[vault.Status(st)] = n
 	}
 	return out, rows.Err()
+}
+
+// insertLabels stores a recording's labels as rows of recording_labels.
+func insertLabels(ctx context.Context, tx *sql.Tx, id string, labels map[string]string) error {
+	for k, v := range labels {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO recording_labels (name, value, recording_id) VALUES ($1, $2, $3)`, k, v, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// backfillLabels fills recording_labels from the labels column of every
+// recording stored before the table existed.
+func backfillLabels(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, labels FROM recordings WHERE labels <> '{}' AND labels <> 'null' ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	all := map[string]map[string]string{}
+	for rows.Next() {
+		var id, raw string
+		if err := rows.Scan(&id, &raw); err != nil {
+			rows.Close()
+			return err
+		}
+		var labels map[string]string
+		if err := json.Unmarshal([]byte(raw), &labels); err != nil {
+			rows.Close()
+			return fmt.Errorf("recording %s labels: %w", id, err)
+		}
+		all[id] = labels
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for id, labels := range all {
+		if err := insertLabels(ctx, tx, id, labels); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -86,6 +86,11 @@ func (s *Store) migrate(ctx context.Context) error {
 					return fmt.Errorf("statement %q: %w", firstLine(stmt), err)
 				}
 			}
+			if version == labelsMigration {
+				if err := backfillLabels(ctx, tx); err != nil {
+					return fmt.Errorf("backfill labels: %w", err)
+				}
+			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, time.Now().UnixNano())
 			return err
 		})

@@ -119,6 +119,18 @@ func testListRecordingsFilters(t *testing.T, s store.Store) {
 		return create(t, s, recording(newID("rec"), mediaType, at(time.Duration(h)*time.Hour))).ID
 	}
 	r0, r1, r2, r3, r4, r5 := mk("SIP", 0), mk("SIP", 1), mk("CHAT", 2), mk("SIP", 3), mk("SIP", 4), mk("EMAIL", 5)
+	// Labels: r6 and r7 share a conversation; r8's value differs only in
+	// case and r9's key only in case; r10 has a colon in its value.
+	mkLabels := func(h int, labels map[string]string) string {
+		rec := recording(newID("rec"), "SIP", at(time.Duration(h)*time.Hour))
+		rec.Labels = labels
+		return create(t, s, rec).ID
+	}
+	r6 := mkLabels(6, map[string]string{"genesys.conversation_id": "c-1", "genesys.recording_id": "g-1"})
+	r7 := mkLabels(7, map[string]string{"genesys.conversation_id": "c-1", "genesys.recording_id": "g-2"})
+	r8 := mkLabels(8, map[string]string{"genesys.conversation_id": "C-1", "genesys.recording_id": "g-3"})
+	r9 := mkLabels(9, map[string]string{"Genesys.conversation_id": "c-1", "url": "https://x.example/a:b", "empty": ""})
+	all := []string{r0, r1, r2, r3, r4, r5, r6, r7, r8, r9}
 	if _, err := s.FinishProcessing(ctx, store.FinishProcessingParams{ID: r1, Result: vault.ProbeResult{OK: true, MediaFormat: "audio/wav"}, Now: at(10 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
@@ -152,15 +164,15 @@ func testListRecordingsFilters(t *testing.T, s store.Store) {
 		p    store.ListRecordingsParams
 		want []string
 	}{
-		{"no filter", store.ListRecordingsParams{}, []string{r0, r1, r2, r3, r4, r5}},
-		{"media_type", store.ListRecordingsParams{MediaType: "SIP"}, []string{r0, r1, r3, r4}},
+		{"no filter", store.ListRecordingsParams{}, all},
+		{"media_type", store.ListRecordingsParams{MediaType: "SIP"}, []string{r0, r1, r3, r4, r6, r7, r8, r9}},
 		{"media_type none", store.ListRecordingsParams{MediaType: "MESSAGE"}, nil},
-		{"from inclusive", store.ListRecordingsParams{From: ptr(at(time.Hour))}, []string{r1, r2, r3, r4, r5}},
+		{"from inclusive", store.ListRecordingsParams{From: ptr(at(time.Hour)), To: ptr(at(6 * time.Hour))}, []string{r1, r2, r3, r4, r5}},
 		{"to exclusive", store.ListRecordingsParams{To: ptr(at(4 * time.Hour))}, []string{r0, r1, r2, r3}},
 		{"from to", store.ListRecordingsParams{From: ptr(at(time.Hour)), To: ptr(at(4 * time.Hour))}, []string{r1, r2, r3}},
 		{"from to microsecond edges", store.ListRecordingsParams{From: ptr(at(time.Hour + time.Microsecond)), To: ptr(at(4*time.Hour + time.Microsecond))}, []string{r2, r3, r4}},
 		{"empty range", store.ListRecordingsParams{From: ptr(at(time.Hour)), To: ptr(at(time.Hour))}, nil},
-		{"status processing", store.ListRecordingsParams{Status: "processing"}, []string{r0, r3, r4, r5}},
+		{"status processing", store.ListRecordingsParams{Status: "processing", To: ptr(at(6 * time.Hour))}, []string{r0, r3, r4, r5}},
 		{"status completed", store.ListRecordingsParams{Status: "completed"}, []string{r1}},
 		{"status failed", store.ListRecordingsParams{Status: "failed"}, []string{r2}},
 		{"case_id", store.ListRecordingsParams{CaseID: "LC-1"}, []string{r3, r5}},
@@ -169,6 +181,17 @@ func testListRecordingsFilters(t *testing.T, s store.Store) {
 		{"ids", store.ListRecordingsParams{IDs: []string{r4, r0, newID("rec")}}, []string{r0, r4}},
 		{"combined", store.ListRecordingsParams{MediaType: "SIP", From: ptr(at(time.Hour)), Status: "processing", CaseID: "LC-1"}, []string{r3}},
 		{"combined with ids", store.ListRecordingsParams{MediaType: "SIP", IDs: []string{r0, r2, r3}}, []string{r0, r3}},
+		{"label", store.ListRecordingsParams{Labels: labels("genesys.recording_id", "g-2")}, []string{r7}},
+		{"label shared value", store.ListRecordingsParams{Labels: labels("genesys.conversation_id", "c-1")}, []string{r6, r7}},
+		{"label value case-sensitive", store.ListRecordingsParams{Labels: labels("genesys.conversation_id", "C-1")}, []string{r8}},
+		{"label key case-sensitive", store.ListRecordingsParams{Labels: labels("Genesys.conversation_id", "c-1")}, []string{r9}},
+		{"label value with colon", store.ListRecordingsParams{Labels: labels("url", "https://x.example/a:b")}, []string{r9}},
+		{"label empty value", store.ListRecordingsParams{Labels: labels("empty", "")}, []string{r9}},
+		{"label no substring match", store.ListRecordingsParams{Labels: labels("genesys.recording_id", "g")}, nil},
+		{"label repeated is AND", store.ListRecordingsParams{Labels: labels("genesys.conversation_id", "c-1", "genesys.recording_id", "g-1")}, []string{r6}},
+		{"label repeated same key", store.ListRecordingsParams{Labels: labels("genesys.recording_id", "g-1", "genesys.recording_id", "g-2")}, nil},
+		{"label with other filters", store.ListRecordingsParams{Labels: labels("team", "support"), From: ptr(at(3 * time.Hour)), To: ptr(at(5 * time.Hour))}, []string{r3, r4}},
+		{"label unknown", store.ListRecordingsParams{Labels: labels("queue", "nope")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,6 +222,15 @@ func testListRecordingsFilters(t *testing.T, s store.Store) {
 			t.Errorf("released recording listed as %+v", r)
 		}
 	})
+}
+
+// labels builds label selectors from key, value pairs.
+func labels(kv ...string) []vault.LabelSelector {
+	var out []vault.LabelSelector
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, vault.LabelSelector{Key: kv[i], Value: kv[i+1]})
+	}
+	return out
 }
 
 func testListRecordingsPagination(t *testing.T, s store.Store) {
