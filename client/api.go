@@ -177,7 +177,8 @@ func (c *Client) ReleaseHold(ctx context.Context, holdID, reason string) (Hold, 
 	return h, err
 }
 
-// GetHold fetches one hold with the recordings it covers.
+// GetHold fetches one hold with the number of recordings it covers (the
+// list itself is paged by [Client.HoldRecordings]).
 func (c *Client) GetHold(ctx context.Context, holdID string) (Hold, error) {
 	var h Hold
 	_, err := c.doJSON(ctx, request{method: http.MethodGet, path: "/api/v2/legalholds/" + url.PathEscape(holdID)}, &h)
@@ -199,6 +200,39 @@ func (c *Client) ListHolds(ctx context.Context, caseID, cursor string, limit int
 	var page Page[Hold]
 	_, err := c.doJSON(ctx, request{method: http.MethodGet, path: "/api/v2/legalholds", query: q}, &page)
 	return page, err
+}
+
+// HoldRecordings fetches one page of a hold's recordings, in id order.
+func (c *Client) HoldRecordings(ctx context.Context, holdID, cursor string, limit int) (Page[HoldRecording], error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var page Page[HoldRecording]
+	_, err := c.doJSON(ctx, request{method: http.MethodGet, path: "/api/v2/legalholds/" + url.PathEscape(holdID) + "/recordings", query: q}, &page)
+	return page, err
+}
+
+// HoldProof fetches the proof that a recording is in the set of recordings
+// an audit entry of the hold recorded (the hold's placement, or the
+// include_future addition of that recording).
+func (c *Client) HoldProof(ctx context.Context, holdID, recordingID string) (SetProof, error) {
+	var p SetProof
+	_, err := c.doJSON(ctx, request{method: http.MethodGet, path: "/api/v2/legalholds/" + url.PathEscape(holdID) + "/proof",
+		query: url.Values{"recording_id": {recordingID}}}, &p)
+	return p, err
+}
+
+// ExportProof fetches the proof that a recording is in an export's set,
+// against the export.created audit entry.
+func (c *Client) ExportProof(ctx context.Context, jobID, recordingID string) (SetProof, error) {
+	var p SetProof
+	_, err := c.doJSON(ctx, request{method: http.MethodGet, path: "/api/v2/bulk/recordingexports/" + url.PathEscape(jobID) + "/proof",
+		query: url.Values{"recording_id": {recordingID}}}, &p)
+	return p, err
 }
 
 // AuditEntries fetches entries from start.

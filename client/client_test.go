@@ -170,8 +170,38 @@ func TestSDKRecordingsAndHolds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.RecordingCount != 3 || !sameSet(got.RecordingIDs, ids[:3]) || got.HoldReason != "Discovery Request #1" {
+	if got.RecordingCount != 3 || got.HoldReason != "Discovery Request #1" {
 		t.Fatalf("GetHold %+v", got)
+	}
+	var held []string
+	for cursor := ""; ; {
+		page, err := c.HoldRecordings(ctx, hold.HoldID, cursor, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, hr := range page.Items {
+			if hr.ReleasedAt != nil || hr.AppliedAt.IsZero() {
+				t.Errorf("hold recording %+v", hr)
+			}
+			held = append(held, hr.RecordingID)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if !sameSet(held, ids[:3]) {
+		t.Fatalf("HoldRecordings = %q, want %q", held, ids[:3])
+	}
+	proof, err := c.HoldProof(ctx, hold.HoldID, ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := c.AuditEntries(ctx, proof.EntryIndex, 1)
+	if err != nil || len(entries.Items) != 1 || entries.Items[0].Type != "hold.applied" || proof.TreeSize != 3 || len(proof.Proof) != 2 {
+		t.Fatalf("HoldProof = %+v against %+v (%v)", proof, entries.Items, err)
+	}
+	if _, err := c.HoldProof(ctx, hold.HoldID, ids[3]); err == nil {
+		t.Errorf("HoldProof of a recording outside the hold succeeded")
 	}
 	r0, err := c.GetRecording(ctx, ids[0])
 	if err != nil {

@@ -76,9 +76,27 @@ type Hold struct {
 	Filter         *Filter    `json:"filter,omitempty"`
 	IncludeFuture  bool       `json:"include_future"`
 	RecordingCount int        `json:"recording_count"`
-	RecordingIDs   []string   `json:"recording_ids,omitempty"`
 	// Matched is set on the answer to CreateHold.
 	Matched int `json:"matched,omitempty"`
+}
+
+// HoldRecording is one recording of a hold's paged list.
+type HoldRecording struct {
+	RecordingID string     `json:"recording_id"`
+	AppliedAt   time.Time  `json:"applied_at"`
+	ReleasedAt  *time.Time `json:"released_at"`
+}
+
+// SetProof proves one recording is in the recording set whose
+// recordings_root (hex) the audit entry EntryIndex records: Proof is the
+// RFC 6962 audit path (hex) of leaf LeafIndex in a tree of TreeSize ids
+// sorted bytewise.
+type SetProof struct {
+	EntryIndex     int64    `json:"entry_index"`
+	LeafIndex      int64    `json:"leaf_index"`
+	TreeSize       int64    `json:"tree_size"`
+	RecordingsRoot string   `json:"recordings_root"`
+	Proof          []string `json:"proof"`
 }
 
 // CreateHoldRequest is the body of POST /api/v2/legalholds.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast/client"
+	"github.com/holdfast/holdfast/internal/audit"
 	"github.com/holdfast/holdfast/internal/media/synth"
 	"github.com/holdfast/holdfast/internal/testserver"
 )
@@ -202,6 +203,38 @@ func concurrentHoldsReleasesDeletes(t *testing.T, serveArgs ...string) {
 	var refusedAudit []string
 	deletedAudit := map[string]int{}
 	typeCounts := map[string]int{}
+	// Audit entries record a hold's set by count and root; its members are
+	// the hold's rows (GET …/recordings) less those it took one by one at
+	// ingest (hold.extended), and the root must match them.
+	extended := map[string]map[string]bool{}
+	for _, e := range entries {
+		var d struct {
+			RecordingID string `json:"recording_id"`
+		}
+		if e.Type == "hold.extended" && json.Unmarshal(e.Data, &d) == nil {
+			if extended[e.Subject] == nil {
+				extended[e.Subject] = map[string]bool{}
+			}
+			extended[e.Subject][d.RecordingID] = true
+		}
+	}
+	placedSet := func(holdID string) []string {
+		var out []string
+		for cursor := ""; ; {
+			page, err := c.HoldRecordings(context.Background(), holdID, cursor, 1000)
+			if err != nil {
+				t.Fatalf("hold %s recordings: %v", holdID, err)
+			}
+			for _, hr := range page.Items {
+				if !extended[holdID][hr.RecordingID] {
+					out = append(out, hr.RecordingID)
+				}
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				return out
+			}
+		}
+	}
 	for i, e := range entries {
 		if e.Index != int64(i) {
 			t.Fatalf("audit entry at position %d has index %d", i, e.Index)
@@ -210,7 +243,10 @@ func concurrentHoldsReleasesDeletes(t *testing.T, serveArgs ...string) {
 		var d struct {
 			HoldID       string   `json:"hold_id"`
 			HoldIDs      []string `json:"hold_ids"`
-			RecordingIDs []string `json:"recording_ids"`
+			RecordingID  string   `json:"recording_id"`
+			Count        int64    `json:"recording_count"`
+			Root         string   `json:"recordings_root"`
+			RecordingIDs []string `json:"-"`
 		}
 		if len(e.Data) > 0 {
 			if err := json.Unmarshal(e.Data, &d); err != nil {
@@ -234,19 +270,25 @@ func concurrentHoldsReleasesDeletes(t *testing.T, serveArgs ...string) {
 			if active[e.Subject] == nil {
 				active[e.Subject] = map[string]bool{}
 			}
+			d.RecordingIDs = placedSet(e.Subject)
+			if n, root := audit.SetOf(d.RecordingIDs); n != d.Count || audit.FormatSetRoot(root) != d.Root {
+				t.Errorf("audit entry %d: hold %s records %d recordings with root %s; its rows give %d, %s", e.Index, e.Subject, d.Count, d.Root, n, audit.FormatSetRoot(root))
+			}
 			for _, r := range d.RecordingIDs {
 				if !exists[r] {
 					t.Errorf("audit entry %d: hold %s applied to recording %s, which does not exist at that point (deleted at %d)", e.Index, e.Subject, r, deletedAt[r])
 				}
 				active[e.Subject][r] = true
 			}
+		case "hold.extended":
+			if active[e.Subject] == nil || !active[e.Subject][d.RecordingID] {
+				t.Errorf("audit entry %d: hold %s extended to %s, which recording.ingested did not name", e.Index, e.Subject, d.RecordingID)
+			}
 		case "hold.released":
-			if d.RecordingIDs == nil {
+			if d.RecordingID == "" {
 				delete(active, e.Subject)
 			} else {
-				for _, r := range d.RecordingIDs {
-					delete(active[e.Subject], r)
-				}
+				delete(active[e.Subject], d.RecordingID)
 			}
 		case "recording.deleted":
 			deletedAudit[e.Subject]++

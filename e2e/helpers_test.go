@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/holdfast/holdfast/client"
+	"github.com/holdfast/holdfast/internal/audit"
 	"github.com/holdfast/holdfast/internal/media/synth"
 	"github.com/holdfast/holdfast/internal/testserver"
 )
@@ -320,4 +323,66 @@ func holdsOf(t testing.TB, rec map[string]any) []map[string]any {
 		out[i] = m
 	}
 	return out
+}
+
+// holdRecordingIDs pages through a hold's recordings and returns those it
+// still holds, in id order.
+func holdRecordingIDs(t testing.TB, c *client.Client, holdID string) []string {
+	t.Helper()
+	out := []string{}
+	for cursor := ""; ; {
+		page, err := c.HoldRecordings(context.Background(), holdID, cursor, 1000)
+		if err != nil {
+			t.Fatalf("hold %s recordings: %v", holdID, err)
+		}
+		for _, hr := range page.Items {
+			if hr.ReleasedAt == nil {
+				out = append(out, hr.RecordingID)
+			}
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			return out
+		}
+	}
+}
+
+// checkHoldProof fetches the proof that recordingID is under holdID and
+// checks it, as an auditor would, against the recordings_root of the audit
+// entry it names, itself proved in the signed log by its leaf hash.
+func checkHoldProof(t testing.TB, c *client.Client, holdID, recordingID string) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := c.HoldProof(ctx, holdID, recordingID)
+	if err != nil {
+		t.Fatalf("proof of %s under %s: %v", recordingID, holdID, err)
+	}
+	page, err := c.AuditEntries(ctx, p.EntryIndex, 1)
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("audit entry %d: %v", p.EntryIndex, err)
+	}
+	e := page.Items[0]
+	var d struct {
+		HoldID string `json:"hold_id"`
+		Count  int64  `json:"recording_count"`
+		Root   string `json:"recordings_root"`
+	}
+	if err := json.Unmarshal(e.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if e.Subject != holdID || d.HoldID != holdID || d.Count != p.TreeSize || d.Root != p.RecordingsRoot || (e.Type != "hold.applied" && e.Type != "hold.extended") {
+		t.Fatalf("proof %+v names audit entry %+v", p, e)
+	}
+	root, err := audit.ParseSetRoot(p.RecordingsRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof := make(tlog.RecordProof, len(p.Proof))
+	for i, h := range p.Proof {
+		if proof[i], err = audit.ParseSetRoot(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := audit.CheckSetProof(proof, p.TreeSize, root, p.LeafIndex, recordingID); err != nil {
+		t.Errorf("proof of %s under hold %s: %v", recordingID, holdID, err)
+	}
 }

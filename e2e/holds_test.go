@@ -37,17 +37,16 @@ type holdResults struct {
 }
 
 type holdJSON struct {
-	HoldID         string   `json:"hold_id"`
-	CaseID         string   `json:"case_id"`
-	HoldReason     string   `json:"hold_reason"`
-	HoldDate       string   `json:"hold_date"`
-	AppliedAt      string   `json:"applied_at"`
-	AppliedBy      string   `json:"applied_by"`
-	Active         bool     `json:"active"`
-	IncludeFuture  bool     `json:"include_future"`
-	RecordingIDs   []string `json:"recording_ids"`
-	RecordingCount int      `json:"recording_count"`
-	Matched        int      `json:"matched"`
+	HoldID         string `json:"hold_id"`
+	CaseID         string `json:"case_id"`
+	HoldReason     string `json:"hold_reason"`
+	HoldDate       string `json:"hold_date"`
+	AppliedAt      string `json:"applied_at"`
+	AppliedBy      string `json:"applied_by"`
+	Active         bool   `json:"active"`
+	IncludeFuture  bool   `json:"include_future"`
+	RecordingCount int    `json:"recording_count"`
+	Matched        int    `json:"matched"`
 }
 
 // TestHoldOnProcessingRecording places holds, with exactly the payloads
@@ -177,9 +176,14 @@ func TestHoldOnProcessingRecording(t *testing.T) {
 	decode(t, "GET include_future hold", r, &got)
 	want := []string{recA, recB, recC.ID}
 	slices.Sort(want)
-	slices.Sort(got.RecordingIDs)
-	if !slices.Equal(got.RecordingIDs, want) {
-		t.Errorf("include_future hold covers %v, want %v", got.RecordingIDs, want)
+	if covered := holdRecordingIDs(t, c, hF.HoldID); !slices.Equal(covered, want) || got.RecordingCount != len(want) {
+		t.Errorf("include_future hold covers %v (recording_count %d), want %v", covered, got.RecordingCount, want)
+	}
+	// Each recording's membership is proved against an audit entry: the
+	// hold's placement for those it found, its own hold.extended entry for
+	// the recording ingested later.
+	for _, id := range want {
+		checkHoldProof(t, c, hF.HoldID, id)
 	}
 	// A held, processing recording cannot be deleted.
 	r = do(t, srv.URL, testserver.AdminToken, http.MethodDelete, "/api/v2/recordings/"+recB, nil)

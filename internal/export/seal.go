@@ -403,7 +403,6 @@ func (e *Engine) custodyReport(ctx context.Context, w store.ExportWork) (custody
 		SigningKey: custody.SigningKey{Algorithm: "Ed25519", Fingerprint: audit.Fingerprint(pub), PublicKeyPEM: string(pemKey), Origin: signer.Origin()},
 		Audit:      custody.Audit{Checkpoint: string(signed), TreeSize: cp.Size, RootHash: audit.FormatHash(cp.Root), Entries: []custody.ProvedEntry{}},
 	}
-	hr := e.cfg.Store.AuditHashReader(ctx)
 	for _, p := range []struct {
 		role  string
 		index int64
@@ -411,22 +410,15 @@ func (e *Engine) custodyReport(ctx context.Context, w store.ExportWork) (custody
 		if p.index < 0 {
 			continue
 		}
-		recs, err := e.cfg.Store.AuditEntries(ctx, p.index, 1)
+		ep, err := e.cfg.Audit.ProveEntry(ctx, p.index, cp.Size)
 		if err != nil {
-			return custody.Report{}, err
+			return custody.Report{}, fmt.Errorf("export: audit entry of the %s: %w", p.role, err)
 		}
-		if len(recs) != 1 || recs[0].Entry.Index != p.index {
-			return custody.Report{}, fmt.Errorf("export: audit entry %d of the %s is missing", p.index, p.role)
-		}
-		proof, err := audit.ProveInclusion(p.index, cp.Size, hr)
-		if err != nil {
-			return custody.Report{}, err
-		}
-		hashes := make([]string, len(proof))
-		for i, h := range proof {
+		hashes := make([]string, len(ep.Proof))
+		for i, h := range ep.Proof {
 			hashes[i] = audit.FormatHash(h)
 		}
-		rep.Audit.Entries = append(rep.Audit.Entries, custody.ProvedEntry{Role: p.role, Entry: recs[0].Entry, LeafHash: audit.FormatHash(recs[0].LeafHash), Inclusion: hashes})
+		rep.Audit.Entries = append(rep.Audit.Entries, custody.ProvedEntry{Role: p.role, Entry: ep.Entry, LeafHash: audit.FormatHash(ep.LeafHash), Inclusion: hashes})
 	}
 	return rep, nil
 }

@@ -133,24 +133,11 @@ func (s *Server) auditInclusion(w http.ResponseWriter, r *http.Request, tok vaul
 	if err := probs.Err(); err != nil {
 		return err
 	}
-	hr := s.cfg.Store.AuditHashReader(r.Context())
-	proof, err := audit.ProveInclusion(index, at, hr)
+	ep, err := s.cfg.Audit.ProveEntry(r.Context(), index, at)
 	if err != nil {
 		return err
 	}
-	root, err := audit.TreeHash(at, hr)
-	if err != nil {
-		return err
-	}
-	recs, err := s.cfg.Store.AuditEntries(r.Context(), index, 1)
-	if err != nil {
-		return err
-	}
-	leaf := ""
-	if len(recs) == 1 && recs[0].Entry.Index == index {
-		leaf = audit.FormatHash(recs[0].LeafHash)
-	}
-	writeJSON(w, http.StatusOK, inclusionProof{Index: index, Size: at, LeafHash: leaf, RootHash: audit.FormatHash(root), Proof: formatHashes(proof)})
+	writeJSON(w, http.StatusOK, inclusionProof{Index: index, Size: at, LeafHash: audit.FormatHash(ep.LeafHash), RootHash: audit.FormatHash(ep.Root), Proof: formatHashes(ep.Proof)})
 	return nil
 }
 

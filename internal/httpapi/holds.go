@@ -5,6 +5,10 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/holdfast/holdfast/internal/audit"
 
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
@@ -165,4 +169,83 @@ func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request, tok vault.T
 	}
 	writeJSON(w, http.StatusOK, h)
 	return nil
+}
+
+// listHoldRecordings handles GET /api/v2/legalholds/{id}/recordings: a
+// hold's recordings, keyset paged, however many there are.
+func (s *Server) listHoldRecordings(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	var probs vault.Problems
+	onlyQuery(r, &probs, "limit", "cursor")
+	limit, cursor := pageParams(r, &probs)
+	if err := probs.Err(); err != nil {
+		return err
+	}
+	items, next, err := s.cfg.Store.ListHoldRecordings(r.Context(), store.ListHoldRecordingsParams{HoldID: r.PathValue("id"), Limit: limit, Cursor: cursor})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listPage[vault.HoldRecording]{Items: items, NextCursor: encodeCursor(next)})
+	return nil
+}
+
+// setProof is the answer of the proof endpoints: the inclusion proof of
+// one recording in the recording set whose recordings_root audit entry
+// entry_index records.
+type setProof struct {
+	EntryIndex     int64    `json:"entry_index"`
+	LeafIndex      int64    `json:"leaf_index"`
+	TreeSize       int64    `json:"tree_size"`
+	RecordingsRoot string   `json:"recordings_root"`
+	Proof          []string `json:"proof"`
+}
+
+// proveMember answers a proof endpoint for p (HoldID or JobID set) with
+// the recording named by the recording_id query parameter.
+func (s *Server) proveMember(w http.ResponseWriter, r *http.Request, p store.RecordingSetParams) error {
+	var probs vault.Problems
+	onlyQuery(r, &probs, "recording_id")
+	p.RecordingID = r.URL.Query().Get("recording_id")
+	if p.RecordingID == "" {
+		probs.Add("query.recording_id", "required", "is required, e.g. recording_id=rec_01JDQ4S5Q6ZJ1G2H3K4M5N6P7Q")
+	} else if !vault.PlausibleID(p.RecordingID) {
+		probs.Add("query.recording_id", "invalid_value", "must be a recording id, e.g. rec_01JDQ4S5Q6ZJ1G2H3K4M5N6P7Q")
+	}
+	if err := probs.Err(); err != nil {
+		return err
+	}
+	mp, err := s.cfg.Audit.ProveMember(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	proof := make([]string, len(mp.Proof))
+	for i, h := range mp.Proof {
+		proof[i] = audit.FormatSetRoot(h)
+	}
+	writeJSON(w, http.StatusOK, setProof{EntryIndex: mp.EntryIndex, LeafIndex: mp.LeafIndex, TreeSize: mp.TreeSize, RecordingsRoot: audit.FormatSetRoot(mp.Root), Proof: proof})
+	return nil
+}
+
+// holdProof handles GET /api/v2/legalholds/{id}/proof?recording_id=.
+func (s *Server) holdProof(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	return s.proveMember(w, r, store.RecordingSetParams{HoldID: r.PathValue("id")})
+}
+
+// exportProof handles GET /api/v2/bulk/recordingexports/{id}/proof?recording_id=.
+func (s *Server) exportProof(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	return s.proveMember(w, r, store.RecordingSetParams{JobID: r.PathValue("id")})
+}
+
+// onlyQuery adds a validation problem for every query parameter not in
+// known, so a misspelt parameter is never silently ignored.
+func onlyQuery(r *http.Request, probs *vault.Problems, known ...string) {
+	names := make([]string, 0, len(r.URL.Query()))
+	for name := range r.URL.Query() {
+		if !slices.Contains(known, name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		probs.Add("query."+name, "unknown_field", "is not a parameter of this endpoint; it takes "+strings.Join(known, ", "))
+	}
 }

@@ -1010,6 +1010,35 @@ func testOAMain(t *testing.T) {
 		a.expect(t, oaGet("/api/v2/legalholds/hold_01JD0000000000000000000000", viewer), 404, "not_found")
 		a.expect(t, oaGet("/api/v2/legalholds/"+holdID, ""), 401, "unauthenticated")
 		a.expect(t, oaGet("/api/v2/legalholds/"+holdID, auditor), 403, "permission_denied")
+		if _, listed := a.expect(t, oaGet("/api/v2/legalholds/"+holdID, viewer), 200, "").obj(t)["recording_ids"]; listed {
+			t.Errorf("hold %s lists its recordings", holdID)
+		}
+
+		// A hold's recordings, paged, and the proof of one of them.
+		hp := a.expect(t, oaGet("/api/v2/legalholds/"+holdID+"/recordings?limit=1", viewer), 200, "").obj(t)
+		cur, _ := hp["next_cursor"].(string)
+		items, _ := hp["items"].([]any)
+		if len(items) != 1 || cur == "" {
+			t.Fatalf("first page of a hold over 2 recordings: %v", hp)
+		}
+		hp = a.expect(t, oaGet("/api/v2/legalholds/"+holdID+"/recordings?limit=1&cursor="+url.QueryEscape(cur), viewer), 200, "").obj(t)
+		if items2, _ := hp["items"].([]any); len(items2) != 1 || hp["next_cursor"] != "" {
+			t.Errorf("last page of a hold over 2 recordings: %v", hp)
+		}
+		a.expect(t, oaGet("/api/v2/legalholds/"+holdID+"/recordings?limit=0&sort=id", viewer), 400, "validation_failed")
+		a.expect(t, oaGet("/api/v2/legalholds/hold_01JD0000000000000000000000/recordings", viewer), 404, "not_found")
+		a.expect(t, oaGet("/api/v2/legalholds/"+holdID+"/recordings", ""), 401, "unauthenticated")
+		a.expect(t, oaGet("/api/v2/legalholds/"+holdID+"/recordings", auditor), 403, "permission_denied")
+		proof := a.expect(t, oaGet("/api/v2/legalholds/"+holdID+"/proof?recording_id="+id1, viewer), 200, "").obj(t)
+		if proof["tree_size"] != float64(2) || len(proof["proof"].([]any)) != 1 {
+			t.Errorf("proof of %s in a hold over 2 recordings: %v", id1, proof)
+		}
+		a.expect(t, oaGet("/api/v2/legalholds/"+holdID+"/proof", viewer), 400, "validation_failed")
+		a.expect(t, oaGet("/api/v2/legalholds/"+holdID+"/proof?recording_id=x&limit=1", viewer), 400, "validation_failed")
+		a.expect(t, oaGet("/api/v2/legalholds/"+holdID+"/proof?recording_id="+id3, viewer), 404, "not_found")
+		a.expect(t, oaGet("/api/v2/legalholds/"+holdID+"/proof?recording_id="+id1, ""), 401, "unauthenticated")
+		a.expect(t, oaGet("/api/v2/legalholds/"+holdID+"/proof?recording_id="+id1, auditor), 403, "permission_denied")
+
 		a.expect(t, oaGet("/api/v2/recordings?case_id=LC-2024-002", viewer), 200, "")
 		rec := a.expect(t, oaGet("/api/v2/recordings/"+id0, viewer), 200, "").obj(t)
 		if rec["legal_hold"] != true {
@@ -1367,6 +1396,17 @@ func testOAExports(t *testing.T) {
 	if pr, _ := byCase["progress"].(map[string]any); pr["matched"] != float64(len(ids)) {
 		t.Errorf("case selection matched %v, want %d", byCase["progress"], len(ids))
 	}
+
+	// Proofs of membership in the export's set.
+	ep := a.expect(t, oaGet(oaExports+"/"+jobID+"/proof?recording_id="+ids[0], exporter), 200, "").obj(t)
+	if ep["tree_size"] != float64(len(ids)) || ep["leaf_index"] == nil {
+		t.Errorf("export proof: %v", ep)
+	}
+	a.expect(t, oaGet(oaExports+"/"+jobID+"/proof?recording_id=rec_01JD0000000000000000000000", exporter), 404, "not_found")
+	a.expect(t, oaGet(oaExports+"/exp_01JD0000000000000000000000/proof?recording_id="+ids[0], exporter), 404, "not_found")
+	a.expect(t, oaGet(oaExports+"/"+jobID+"/proof", exporter), 400, "validation_failed")
+	a.expect(t, oaGet(oaExports+"/"+jobID+"/proof?recording_id="+ids[0], ""), 401, "unauthenticated")
+	a.expect(t, oaGet(oaExports+"/"+jobID+"/proof?recording_id="+ids[0], viewer), 403, "permission_denied")
 
 	// Read jobs.
 	done := oaWaitExport(t, a, exporter, jobID)

@@ -146,6 +146,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/v2/legalholds", routeOpts{perms: []vault.Permission{vault.PermExportLegalHold}, faults: true}, s.createHold)
 	s.handle("GET /api/v2/legalholds", view, s.listHolds)
 	s.handle("GET /api/v2/legalholds/{id}", view, s.getHold)
+	s.handle("GET /api/v2/legalholds/{id}/recordings", view, s.listHoldRecordings)
+	s.handle("GET /api/v2/legalholds/{id}/proof", view, s.holdProof)
 	s.handle("POST /api/v2/legalholds/{id}/release", routeOpts{perms: []vault.Permission{vault.PermLegalHoldRelease}, faults: true}, s.releaseHold)
 
 	exp := routeOpts{perms: []vault.Permission{vault.PermRecordingExport}}
@@ -153,6 +155,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v2/bulk/recordingexports", exp, s.listExports)
 	s.handle("GET /api/v2/bulk/recordingexports/{id}", exp, s.getExport)
 	s.handle("DELETE /api/v2/bulk/recordingexports/{id}", routeOpts{perms: exp.perms, faults: true}, s.cancelExport)
+	s.handle("GET /api/v2/bulk/recordingexports/{id}/proof", exp, s.exportProof)
 	s.handle("GET /api/v2/bulk/recordingexports/{id}/package", exp, s.downloadPackage)
 	s.handle("GET /api/v2/bulk/recordingexports/{id}/package/files", exp, s.listPackageFiles)
 	s.handle("GET /api/v2/bulk/recordingexports/{id}/package/files/{path...}", exp, s.getPackageFile)

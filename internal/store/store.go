@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"iter"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -73,10 +74,21 @@ type Store interface {
 	CreateHold(ctx context.Context, p CreateHoldParams) (vault.Hold, error)
 	// ReleaseHold releases one hold; other holds are untouched.
 	ReleaseHold(ctx context.Context, p ReleaseHoldParams) (vault.Hold, error)
-	// GetHold returns a hold with the ids of the recordings it covers.
+	// GetHold returns a hold with the number of recordings it covers.
 	GetHold(ctx context.Context, id string) (vault.Hold, error)
 	// ListHolds returns one page of holds, optionally of one case.
 	ListHolds(ctx context.Context, p ListHoldsParams) ([]vault.Hold, string, error)
+	// ListHoldRecordings returns one page of a hold's recordings in id
+	// order (keyset paged); vault.ErrNotFound if there is no such hold.
+	ListHoldRecordings(ctx context.Context, p ListHoldRecordingsParams) ([]vault.HoldRecording, string, error)
+	// RecordingSetOf names the recording set, recorded by one audit entry,
+	// that put p.RecordingID into a hold (p.HoldID) or an export
+	// (p.JobID); with no RecordingID, the export's whole set.
+	// vault.ErrNotFound if there is no such hold or export, the recording
+	// is not in it, or the change predates recording sets.
+	RecordingSetOf(ctx context.Context, p RecordingSetParams) (RecordingSet, error)
+	// RecordingSetIDs streams a set's recording ids in bytewise order.
+	RecordingSetIDs(ctx context.Context, set RecordingSet) iter.Seq2[string, error]
 
 	// ReserveIdempotencyKey claims key for one request. It returns the
 	// stored outcome if the key was completed before, nil if this request
@@ -252,6 +264,33 @@ type ReleaseHoldParams struct {
 	Reason string
 	Actor  string
 	Now    time.Time
+}
+
+// ListHoldRecordingsParams page [Store.ListHoldRecordings].
+type ListHoldRecordingsParams struct {
+	HoldID string
+	Limit  int
+	Cursor string // the last recording id of the previous page
+}
+
+// RecordingSetParams name a hold or an export job and, optionally, one of
+// its recordings.
+type RecordingSetParams struct {
+	HoldID      string
+	JobID       string
+	RecordingID string
+}
+
+// RecordingSet is a set of recordings whose recording_count and
+// recordings_root one audit entry records: the recordings a hold was
+// placed on (HoldID), one recording an include_future hold took at ingest
+// (Only), or an export's recordings (JobID).
+type RecordingSet struct {
+	EntryIndex int64
+	Count      int64
+	HoldID     string
+	JobID      string
+	Only       string
 }
 
 // ListHoldsParams filter and page [Store.ListHolds].

@@ -34,7 +34,9 @@ func (f RecordingFilter) Matches(mediaType string, startedAt time.Time) bool {
 }
 
 // Hold is a legal hold: a record that certain recordings must not be
-// removed, until it is released.
+// removed, until it is released. It carries how many recordings it covers,
+// never their list, which may run to millions: that is paged through
+// [HoldRecording]s.
 type Hold struct {
 	HoldID         string           `json:"hold_id"`
 	CaseID         string           `json:"case_id,omitempty"`
@@ -49,5 +51,13 @@ type Hold struct {
 	Filter         *RecordingFilter `json:"filter,omitempty"`
 	IncludeFuture  bool             `json:"include_future"`
 	RecordingCount int              `json:"recording_count"`
-	RecordingIDs   []string         `json:"recording_ids,omitempty"`
+}
+
+// HoldRecording is one recording of a hold's paged list: when the hold
+// took it, and when it stopped holding it (released on its own, or with
+// the whole hold).
+type HoldRecording struct {
+	RecordingID string     `json:"recording_id"`
+	AppliedAt   time.Time  `json:"applied_at"`
+	ReleasedAt  *time.Time `json:"released_at"`
 }

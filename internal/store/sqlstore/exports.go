@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/holdfast/holdfast/internal/audit"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
 )
@@ -70,10 +71,6 @@ func (s *Store) CreateExportJob(ctx context.Context, p store.CreateExportJobPara
 				return err
 			}
 		}
-		ids, err := s.matchIDs(ctx, tx, req.Filter)
-		if err != nil {
-			return err
-		}
 		filter, _ := json.Marshal(req.Filter)
 		meta, _ := json.Marshal(req.Metadata)
 		dest, _ := json.Marshal(req.Destination)
@@ -83,14 +80,23 @@ func (s *Store) CreateExportJob(ctx context.Context, p store.CreateExportJobPara
 			nanos(p.Now), p.Actor, holdIndex); err != nil {
 			return err
 		}
-		for i, id := range ids {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO export_items (job_id, seq, recording_id, state) VALUES ($1, $2, $3, 'pending')`, p.JobID, i, id); err != nil {
-				return err
-			}
+		// One statement fixes the job's items, numbered in id order (so
+		// item order is the set's bytewise order); the set's root is then
+		// streamed back from them.
+		f := req.Filter
+		var a args
+		lp := store.ListRecordingsParams{From: f.From, To: f.To, CaseID: f.CaseID, IDs: f.RecordIDs}
+		sel := `SELECT CAST(` + a.add(p.JobID) + ` AS TEXT), ROW_NUMBER() OVER (ORDER BY id) - 1, id, 'pending' FROM recordings`
+		if _, err := tx.ExecContext(ctx, `INSERT INTO export_items (job_id, seq, recording_id, state) `+sel+recordingWhere(&a, f.MediaType, &lp), a.v...); err != nil {
+			return err
+		}
+		n, root, err := setRoot(ctx, tx, `SELECT recording_id FROM export_items WHERE job_id = $1 ORDER BY seq`, p.JobID)
+		if err != nil {
+			return err
 		}
 		e, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "export.created", Actor: p.Actor, Subject: p.JobID,
 			Data: map[string]any{"job_id": p.JobID, "filter": req.Filter, "metadata": req.Metadata, "hold_id": p.HoldID,
-				"recording_ids": ids, "recording_count": len(ids), "bag_name": vault.BagName(req.Metadata.CaseID, p.JobID)}})
+				"recording_count": n, "recordings_root": audit.FormatSetRoot(root), "bag_name": vault.BagName(req.Metadata.CaseID, p.JobID)}})
 		if err != nil {
 			return err
 		}

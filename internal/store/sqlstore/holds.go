@@ -5,13 +5,18 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"sort"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/holdfast/holdfast/internal/audit"
 
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
 )
 
-const holdColumns = `id, case_id, hold_reason, hold_date, applied_at, applied_by, released_at, released_by, release_reason, filter, include_future`
+const holdColumns = `id, case_id, hold_reason, hold_date, applied_at, applied_by, released_at, released_by, release_reason, filter, include_future, recording_count`
 
 func scanHold(sc rowScanner) (vault.Hold, error) {
 	var h vault.Hold
@@ -19,7 +24,7 @@ func scanHold(sc rowScanner) (vault.Hold, error) {
 	var rel sql.NullInt64
 	var filter sql.NullString
 	var future int
-	if err := sc.Scan(&h.HoldID, &h.CaseID, &h.HoldReason, &hd, &at, &h.AppliedBy, &rel, &h.ReleasedBy, &h.ReleaseReason, &filter, &future); err != nil {
+	if err := sc.Scan(&h.HoldID, &h.CaseID, &h.HoldReason, &hd, &at, &h.AppliedBy, &rel, &h.ReleasedBy, &h.ReleaseReason, &filter, &future, &h.RecordingCount); err != nil {
 		return h, err
 	}
 	h.HoldDate, h.AppliedAt = fromNanos(hd), fromNanos(at)
@@ -77,7 +82,7 @@ func (s *Store) insertHold(ctx context.Context, tx *sql.Tx, id string, spec stor
 	if future {
 		fut = 1
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO holds (`+holdColumns+`) VALUES ($1, $2, $3, $4, $5, $6, NULL, '', '', $7, $8)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO holds (`+holdColumns+`) VALUES ($1, $2, $3, $4, $5, $6, NULL, '', '', $7, $8, 0)`,
 		id, spec.CaseID, spec.HoldReason, nanos(spec.HoldDate), now, actor, fj, fut)
 	return err
 }
@@ -127,8 +132,13 @@ func (s *Store) ApplyRecordingHolds(ctx context.Context, p store.ApplyRecordingH
 						now, p.Actor, it.ReleaseReason, h.HoldID, it.RecordingID); err != nil {
 						return err
 					}
+					if _, err := tx.ExecContext(ctx, `UPDATE holds SET recording_count = recording_count - 1 WHERE id = $1`, h.HoldID); err != nil {
+						return err
+					}
+					n, root := audit.SetOf([]string{it.RecordingID})
 					if _, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.released", Actor: p.Actor, Subject: h.HoldID,
-						Data: map[string]any{"hold_id": h.HoldID, "case_id": h.CaseID, "recording_ids": []string{it.RecordingID}, "release_reason": it.ReleaseReason}}); err != nil {
+						Data: map[string]any{"hold_id": h.HoldID, "case_id": h.CaseID, "recording_id": it.RecordingID, "recording_count": n, "recordings_root": audit.FormatSetRoot(root),
+							"release_reason": it.ReleaseReason}}); err != nil {
 						return err
 					}
 					r.Status, r.HoldID = "released", h.HoldID
@@ -172,8 +182,13 @@ func (s *Store) ApplyRecordingHolds(ctx context.Context, p store.ApplyRecordingH
 		sort.Slice(specs, func(i, j int) bool { return newHolds[specs[i]] < newHolds[specs[j]] })
 		for _, spec := range specs {
 			hid := newHolds[spec]
-			if _, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.applied", Actor: p.Actor, Subject: hid,
-				Data: holdAuditData(hid, spec, nil, false, byHold[hid], nil)}); err != nil {
+			n, root := audit.SetOf(byHold[hid])
+			e, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.applied", Actor: p.Actor, Subject: hid,
+				Data: holdAuditData(hid, spec, nil, false, n, root, nil)})
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE holds SET recording_count = $1, audit_index = $2 WHERE id = $3`, n, e.Index, hid); err != nil {
 				return err
 			}
 		}
@@ -188,12 +203,11 @@ func (s *Store) ApplyRecordingHolds(ctx context.Context, p store.ApplyRecordingH
 	return res, nil
 }
 
-func holdAuditData(id string, spec store.HoldSpec, f *vault.RecordingFilter, future bool, recIDs []string, extra map[string]any) map[string]any {
-	if recIDs == nil {
-		recIDs = []string{}
-	}
+// holdAuditData is the data of a hold.applied entry: the hold and its
+// recording set's count and root, never the ids themselves.
+func holdAuditData(id string, spec store.HoldSpec, f *vault.RecordingFilter, future bool, n int64, root tlog.Hash, extra map[string]any) map[string]any {
 	d := map[string]any{"hold_id": id, "case_id": spec.CaseID, "hold_reason": spec.HoldReason, "hold_date": vault.FormatTime(spec.HoldDate),
-		"include_future": future, "recording_ids": recIDs, "recording_count": len(recIDs)}
+		"include_future": future, "recording_count": n, "recordings_root": audit.FormatSetRoot(root)}
 	if f != nil {
 		d["filter"] = f
 	}
@@ -250,51 +264,96 @@ func (s *Store) checkRecordIDs(ctx context.Context, tx *sql.Tx, ids []string) (v
 // can place its hold in the transaction that creates the job. It returns
 // the index of the hold's audit entry, and a validation error separately
 // from backend failures.
+//
+// The recordings are held by one INSERT … SELECT, whatever their number;
+// the audit entry's recordings_root is then computed by streaming the new
+// rows back in id order, so nothing proportional to the set is held in
+// memory. Concurrent deletes cannot interleave: every write transaction
+// takes the writers' lock first (see [Dialect.LockWriters]).
 func (s *Store) createHoldTx(ctx context.Context, tx *sql.Tx, p store.CreateHoldParams) (auditIndex int64, verr error, err error) {
 	f := p.Filter
 	if verr, err := s.checkRecordIDs(ctx, tx, f.RecordIDs); verr != nil || err != nil {
 		return -1, verr, err
 	}
-	ids, err := s.matchIDs(ctx, tx, f)
-	if err != nil {
-		return -1, nil, err
-	}
-	if _, err := s.lockRecordings(ctx, tx, ids); err != nil {
-		return -1, nil, err
-	}
 	now := nanos(p.Now)
 	if err := s.insertHold(ctx, tx, p.HoldID, p.Spec, &f, p.IncludeFuture, p.Actor, now); err != nil {
 		return -1, nil, err
 	}
-	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) VALUES ($1, $2, $3)`, p.HoldID, id, now); err != nil {
-			return -1, nil, err
-		}
+	var a args
+	sel := `SELECT CAST(` + a.add(p.HoldID) + ` AS TEXT), id, CAST(` + a.add(now) + ` AS BIGINT) FROM recordings`
+	lp := store.ListRecordingsParams{From: f.From, To: f.To, CaseID: f.CaseID, IDs: f.RecordIDs}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) `+sel+recordingWhere(&a, f.MediaType, &lp), a.v...); err != nil {
+		return -1, nil, err
+	}
+	n, root, err := setRoot(ctx, tx, `SELECT recording_id FROM hold_recordings WHERE hold_id = $1 ORDER BY recording_id`, p.HoldID)
+	if err != nil {
+		return -1, nil, err
 	}
 	e, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.applied", Actor: p.Actor, Subject: p.HoldID,
-		Data: holdAuditData(p.HoldID, p.Spec, &f, p.IncludeFuture, ids, p.Extra)})
-	return e.Index, nil, err
+		Data: holdAuditData(p.HoldID, p.Spec, &f, p.IncludeFuture, n, root, p.Extra)})
+	if err != nil {
+		return -1, nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE holds SET recording_count = $1, audit_index = $2 WHERE id = $3`, n, e.Index, p.HoldID); err != nil {
+		return -1, nil, err
+	}
+	return e.Index, nil, nil
+}
+
+// setRoot streams the ids a query returns (which must be in bytewise
+// order) and returns the set's count and root.
+func setRoot(ctx context.Context, q querier, query string, args ...any) (int64, tlog.Hash, error) {
+	var b audit.SetBuilder
+	for id, err := range streamIDs(ctx, q, query, args...) {
+		if err != nil {
+			return 0, tlog.Hash{}, err
+		}
+		if err := b.Add(id); err != nil {
+			return 0, tlog.Hash{}, err
+		}
+	}
+	return b.Count(), b.Root(), nil
+}
+
+// streamIDs yields the single text column a query returns, row by row.
+func streamIDs(ctx context.Context, q querier, query string, args ...any) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			yield("", err)
+			return
+		}
+		defer rows.Close()
+		var id string
+		for rows.Next() {
+			if err := rows.Scan(&id); err != nil {
+				yield("", err)
+				return
+			}
+			if !yield(id, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield("", err)
+		}
+	}
 }
 
 // matchIDs returns the ids of every recording a filter selects, in id
-// order.
+// order. It is for short, explicitly listed sets; filters over many
+// recordings are matched inside INSERT … SELECT statements instead.
 func (s *Store) matchIDs(ctx context.Context, q querier, f vault.RecordingFilter) ([]string, error) {
 	lp := store.ListRecordingsParams{From: f.From, To: f.To, CaseID: f.CaseID, IDs: f.RecordIDs}
 	var a args
-	rows, err := q.QueryContext(ctx, `SELECT id FROM recordings`+recordingWhere(&a, f.MediaType, &lp)+` ORDER BY id`, a.v...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	ids := []string{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+	for id, err := range streamIDs(ctx, q, `SELECT id FROM recordings`+recordingWhere(&a, f.MediaType, &lp)+` ORDER BY id`, a.v...) {
+		if err != nil {
 			return nil, err
 		}
 		ids = append(ids, id)
 	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // ReleaseHold releases one hold. Releasing an already released hold is
@@ -314,8 +373,12 @@ func (s *Store) ReleaseHold(ctx context.Context, p store.ReleaseHoldParams) (vau
 		if _, err := tx.ExecContext(ctx, `UPDATE holds SET released_at = $1, released_by = $2, release_reason = $3 WHERE id = $4`, nanos(p.Now), p.Actor, p.Reason, p.HoldID); err != nil {
 			return err
 		}
+		n, root, err := setRoot(ctx, tx, `SELECT recording_id FROM hold_recordings WHERE hold_id = $1 AND released_at IS NULL ORDER BY recording_id`, p.HoldID)
+		if err != nil {
+			return err
+		}
 		_, err = s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.released", Actor: p.Actor, Subject: p.HoldID,
-			Data: map[string]any{"hold_id": p.HoldID, "case_id": h.CaseID, "release_reason": p.Reason}})
+			Data: map[string]any{"hold_id": p.HoldID, "case_id": h.CaseID, "release_reason": p.Reason, "recording_count": n, "recordings_root": audit.FormatSetRoot(root)}})
 		return err
 	})
 	if err == vault.ErrNotFound {
@@ -327,7 +390,7 @@ func (s *Store) ReleaseHold(ctx context.Context, p store.ReleaseHoldParams) (vau
 	return s.GetHold(ctx, p.HoldID)
 }
 
-// GetHold returns a hold and the recordings it still covers.
+// GetHold returns a hold and how many recordings it still covers.
 func (s *Store) GetHold(ctx context.Context, id string) (vault.Hold, error) {
 	h, err := scanHold(s.db.QueryRowContext(ctx, `SELECT `+holdColumns+` FROM holds WHERE id = $1`, id))
 	if isNoRows(err) {
@@ -336,31 +399,18 @@ func (s *Store) GetHold(ctx context.Context, id string) (vault.Hold, error) {
 	if err != nil {
 		return vault.Hold{}, fmt.Errorf("%s: get hold: %w", s.d.Name, err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT recording_id FROM hold_recordings WHERE hold_id = $1 AND released_at IS NULL ORDER BY recording_id`, id)
-	if err != nil {
-		return vault.Hold{}, fmt.Errorf("%s: get hold: %w", s.d.Name, err)
-	}
-	defer rows.Close()
-	h.RecordingIDs = []string{}
-	for rows.Next() {
-		var rid string
-		if err := rows.Scan(&rid); err != nil {
-			return vault.Hold{}, err
-		}
-		h.RecordingIDs = append(h.RecordingIDs, rid)
-	}
-	h.RecordingCount = len(h.RecordingIDs)
-	return h, rows.Err()
+	return h, nil
 }
 
-// ListHolds returns one page of holds in id order.
+// ListHolds returns one page of holds in id order (keyset paged: the
+// cursor is the last id of the previous page).
 func (s *Store) ListHolds(ctx context.Context, p store.ListHoldsParams) ([]vault.Hold, string, error) {
 	limit := p.Limit
 	if limit <= 0 {
 		limit = 100
 	}
 	var a args
-	q := `SELECT ` + holdColumns + `, (SELECT COUNT(*) FROM hold_recordings hr WHERE hr.hold_id = holds.id AND hr.released_at IS NULL) FROM holds WHERE 1 = 1`
+	q := `SELECT ` + holdColumns + ` FROM holds WHERE 1 = 1`
 	if p.CaseID != "" {
 		q += ` AND case_id = ` + a.add(p.CaseID)
 	}
@@ -375,21 +425,9 @@ func (s *Store) ListHolds(ctx context.Context, p store.ListHoldsParams) ([]vault
 	defer rows.Close()
 	out := []vault.Hold{}
 	for rows.Next() {
-		var h vault.Hold
-		var hd, at int64
-		var rel sql.NullInt64
-		var filter sql.NullString
-		var future int
-		if err := rows.Scan(&h.HoldID, &h.CaseID, &h.HoldReason, &hd, &at, &h.AppliedBy, &rel, &h.ReleasedBy, &h.ReleaseReason, &filter, &future, &h.RecordingCount); err != nil {
+		h, err := scanHold(rows)
+		if err != nil {
 			return nil, "", fmt.Errorf("%s: list holds: %w", s.d.Name, err)
-		}
-		h.HoldDate, h.AppliedAt, h.ReleasedAt = fromNanos(hd), fromNanos(at), ptrTime(rel)
-		h.Active, h.IncludeFuture = h.ReleasedAt == nil, future != 0
-		if filter.Valid && filter.String != "" {
-			var f vault.RecordingFilter
-			if json.Unmarshal([]byte(filter.String), &f) == nil {
-				h.Filter = &f
-			}
 		}
 		out = append(out, h)
 	}

@@ -169,6 +169,23 @@ CREATE TABLE recording_labels (
 	PRIMARY KEY (name, value, recording_id)
 );
 CREATE INDEX recording_labels_recording_id ON recording_labels (recording_id)`,
+	// 5: holds at scale. A hold counts its recordings instead of listing
+	// them; hold.applied and export.created entries name the audit entry
+	// of each recording set (hold_recordings.audit_index is set only for a
+	// recording an include_future hold took at ingest, whose set is that
+	// one recording). Indexes let every list page by keyset (id order)
+	// under each filter without scanning.
+	`
+ALTER TABLE holds ADD COLUMN recording_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE holds ADD COLUMN audit_index BIGINT NOT NULL DEFAULT -1;
+ALTER TABLE hold_recordings ADD COLUMN audit_index BIGINT;
+UPDATE holds SET recording_count = (SELECT COUNT(*) FROM hold_recordings hr WHERE hr.hold_id = holds.id AND hr.released_at IS NULL);
+CREATE INDEX recordings_media_type_id ON recordings (media_type, id);
+CREATE INDEX recordings_status_id ON recordings (status, id);
+DROP INDEX holds_case_id;
+CREATE INDEX holds_case_id_id ON holds (case_id, id);
+CREATE INDEX holds_include_future ON holds (include_future, released_at);
+CREATE INDEX export_items_recording ON export_items (job_id, recording_id)`,
 }
 
 // labelsMigration is the schema version that creates recording_labels.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/holdfast/holdfast/internal/audit"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
 )
@@ -68,13 +69,20 @@ func (s *Store) CreateRecording(ctx context.Context, p store.CreateRecordingPara
 		if err := insertLabels(ctx, tx, r.ID, r.Labels); err != nil {
 			return err
 		}
-		held, err := s.attachFutureHolds(ctx, tx, r, p.Actor)
+		held, err := s.futureHoldsFor(ctx, tx, r)
 		if err != nil {
 			return err
 		}
+		heldIDs := make([]string, len(held))
+		for i, h := range held {
+			heldIDs[i] = h.id
+		}
 		if _, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: r.IngestedAt, Type: "recording.ingested", Actor: p.Actor, Subject: r.ID,
 			Data: map[string]any{"media_type": r.MediaType, "call_id": r.CallID, "started_at": vault.FormatTime(r.StartedAt),
-				"size_bytes": r.Content.SizeBytes, "sha256": r.Content.SHA256, "sha512": r.Content.SHA512, "hold_ids": held}}); err != nil {
+				"size_bytes": r.Content.SizeBytes, "sha256": r.Content.SHA256, "sha512": r.Content.SHA512, "hold_ids": heldIDs}}); err != nil {
+			return err
+		}
+		if err := s.attachFutureHolds(ctx, tx, r, held, p.Actor); err != nil {
 			return err
 		}
 		return completeIdempotency(ctx, tx, p.Idempotency, r.ID)
@@ -85,18 +93,44 @@ func (s *Store) CreateRecording(ctx context.Context, p store.CreateRecordingPara
 	return s.GetRecording(ctx, r.ID)
 }
 
-// attachFutureHolds adds the new recording to every active include_future
-// hold whose filter matches it.
-func (s *Store) attachFutureHolds(ctx context.Context, tx *sql.Tx, r vault.Recording, actor string) ([]string, error) {
+// futureHold is an active include_future hold a new recording falls under.
+type futureHold struct {
+	id     string
+	caseID string
+	filter string
+}
+
+// attachFutureHolds adds the new recording to each of holds. Each addition
+// is its own change with its own hold.extended audit entry, whose
+// recording set is the one recording, so that the recording's membership
+// in the hold can be proved against it as against a hold.applied entry.
+func (s *Store) attachFutureHolds(ctx context.Context, tx *sql.Tx, r vault.Recording, holds []futureHold, actor string) error {
+	for _, h := range holds {
+		n, root := audit.SetOf([]string{r.ID})
+		e, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: r.IngestedAt, Type: "hold.extended", Actor: actor, Subject: h.id,
+			Data: map[string]any{"hold_id": h.id, "case_id": h.caseID, "recording_id": r.ID, "recording_count": n, "recordings_root": audit.FormatSetRoot(root)}})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at, audit_index) VALUES ($1, $2, $3, $4)`,
+			h.id, r.ID, nanos(r.IngestedAt), e.Index); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE holds SET recording_count = recording_count + 1 WHERE id = $1`, h.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// futureHoldsFor returns every active include_future hold whose filter
+// matches a new recording, in id order.
+func (s *Store) futureHoldsFor(ctx context.Context, tx *sql.Tx, r vault.Recording) ([]futureHold, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, case_id, filter FROM holds WHERE include_future = 1 AND released_at IS NULL ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
-	type cand struct {
-		id     string
-		caseID string
-		filter string
-	}
+	type cand = futureHold
 	var cands []cand
 	for rows.Next() {
 		var c cand
@@ -120,7 +154,7 @@ func (s *Store) attachFutureHolds(ctx context.Context, tx *sql.Tx, r vault.Recor
 	// for existing recordings: a new recording is in record_ids only if
 	// listed, and under a case only through a hold attached just now (so
 	// repeat until no more holds attach).
-	held := []string{}
+	held := []futureHold{}
 	attached := make([]bool, len(cands))
 	underCase := map[string]bool{}
 	for changed := true; changed; {
@@ -135,14 +169,11 @@ func (s *Store) attachFutureHolds(ctx context.Context, tx *sql.Tx, r vault.Recor
 			case f.CaseID != "" && !underCase[f.CaseID]:
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) VALUES ($1, $2, $3)`, c.id, r.ID, nanos(r.IngestedAt)); err != nil {
-				return nil, err
-			}
 			attached[i], changed = true, true
 			if c.caseID != "" {
 				underCase[c.caseID] = true
 			}
-			held = append(held, c.id)
+			held = append(held, c)
 		}
 	}
 	return held, nil

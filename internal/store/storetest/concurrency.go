@@ -163,7 +163,7 @@ func testConcurrentIncludeFuture(t *testing.T, s store.Store) {
 		e.check(t)
 		h := getHold(t, s, holdID)
 		for _, id := range created {
-			if !slices.Contains(h.RecordingIDs, id) {
+			if !slices.Contains(heldIDs(t, s, h.HoldID), id) {
 				t.Errorf("round %d: %s recording %s created during include_future hold %s is not under it", round, mediaType, id, holdID)
 			} else if r := get(t, s, id); !slices.Contains(holdIDs(r), holdID) {
 				t.Errorf("round %d: recording %s does not show hold %s", round, id, holdID)
@@ -234,7 +234,7 @@ func testConcurrentHoldAndDelete(t *testing.T, s store.Store) {
 			if hid == "" {
 				continue
 			}
-			for _, id := range getHold(t, s, hid).RecordingIDs {
+			for _, id := range heldIDs(t, s, hid) {
 				if deleted[id] {
 					t.Errorf("round %d: hold %s covers recording %s, which was deleted", round, hid, id)
 				}

@@ -181,8 +181,8 @@ func wantHeld(t *testing.T, s store.Store, holdID string, ids []string) {
 			t.Errorf("recording %s: legal_hold %v, holds %q; want hold %s", id, r.LegalHold, holdIDs(r), holdID)
 		}
 	}
-	if h := getHold(t, s, holdID); !h.Active || !slices.Equal(h.RecordingIDs, sorted(ids)) {
-		t.Errorf("hold %s: active %v, recordings %q; want active over %q", holdID, h.Active, h.RecordingIDs, sorted(ids))
+	if h := getHold(t, s, holdID); !h.Active || !slices.Equal(heldIDs(t, s, holdID), sorted(ids)) || h.RecordingCount != len(ids) {
+		t.Errorf("hold %s: active %v, recordings %q; want active over %q", holdID, h.Active, heldIDs(t, s, holdID), sorted(ids))
 	}
 }
 
@@ -298,9 +298,7 @@ func testCreateExportJob(t *testing.T, s store.Store) {
 				if recs[0].Entry.Subject != p.HoldID || d["export_job_id"] != p.JobID || d["case_id"] != tt.caseID || recs[0].Entry.Actor != "tok_exp" {
 					t.Errorf("hold.applied entry = %+v %s", recs[0].Entry, recs[0].Entry.Data)
 				}
-				if got := jsonStrings(d["recording_ids"]); !slices.Equal(got, want) {
-					t.Errorf("hold.applied recording_ids = %q, want %q", got, want)
-				}
+				wantSet(t, "hold.applied", d, want)
 				wantHeld(t, s, p.HoldID, want)
 				if h := getHold(t, s, p.HoldID); h.IncludeFuture || h.CaseID != tt.caseID || h.HoldReason != p.HoldSpec.HoldReason {
 					t.Errorf("export hold = %+v", h)
@@ -313,9 +311,8 @@ func testCreateExportJob(t *testing.T, s store.Store) {
 			if created.Entry.Subject != p.JobID || created.Entry.Actor != "tok_exp" || !created.Entry.Time.Equal(p.Now) || d["hold_id"] != p.HoldID {
 				t.Errorf("export.created entry = %+v %s", created.Entry, created.Entry.Data)
 			}
-			if got := jsonStrings(d["recording_ids"]); !slices.Equal(got, want) {
-				t.Errorf("export.created recording_ids = %q, want %q", got, want)
-			}
+			wantSet(t, "export.created", d, want)
+			wantProvable(t, s, store.RecordingSetParams{JobID: p.JobID}, created.Entry.Index, want)
 
 			// Every earlier job is leased until at(101h): the claim at
 			// at(100h) returns this one.
@@ -348,7 +345,7 @@ func testCreateExportJob(t *testing.T, s store.Store) {
 		if j := getJob(t, s, m.id); j.Progress.Matched != len(m.want) {
 			t.Errorf("job %s matched %d after later ingest, want %d", m.id, j.Progress.Matched, len(m.want))
 		}
-		if j := getJob(t, s, m.id); j.HoldID != "" && slices.Contains(getHold(t, s, j.HoldID).RecordingIDs, late.ID) {
+		if j := getJob(t, s, m.id); j.HoldID != "" && slices.Contains(heldIDs(t, s, j.HoldID), late.ID) {
 			t.Errorf("export hold %s caught the later recording %s", j.HoldID, late.ID)
 		}
 	}

@@ -124,22 +124,26 @@ func testApplyRecordingHolds(t *testing.T, s store.Store) {
 	}
 
 	recs := auditTail(t, s, start, "hold.applied", "hold.applied", "hold.applied", "hold.applied")
-	covered := map[string][]string{}
+	covered := map[string]map[string]any{}
+	entryOf := map[string]int64{}
 	for _, r := range recs {
 		d := data(t, r)
 		if r.Entry.Subject != d["hold_id"] || r.Entry.Actor != "tok_holds" || !r.Entry.Time.Equal(at(24*time.Hour)) {
 			t.Errorf("hold.applied entry = %+v %s", r.Entry, r.Entry.Data)
 		}
-		covered[r.Entry.Subject] = jsonStrings(d["recording_ids"])
+		covered[r.Entry.Subject] = d
+		entryOf[r.Entry.Subject] = r.Entry.Index
 	}
-	if got, want := sorted(covered[hA]), sorted([]string{ids[0], ids[1]}); !slices.Equal(got, want) {
-		t.Errorf("hold.applied of shared hold lists %q, want %q", got, want)
-	}
+	wantSet(t, "hold.applied of the shared hold", covered[hA], []string{ids[0], ids[1]})
 
 	h := getHold(t, s, hA)
 	want := vault.Hold{HoldID: hA, CaseID: "LC-1", HoldReason: "discovery", HoldDate: at(-24 * time.Hour), AppliedAt: at(24 * time.Hour), AppliedBy: "tok_holds",
-		Active: true, RecordingCount: 2, RecordingIDs: sorted([]string{ids[0], ids[1]})}
+		Active: true, RecordingCount: 2}
 	sameJSON(t, "GetHold", h, want)
+	if got := heldIDs(t, s, hA); !slices.Equal(got, sorted([]string{ids[0], ids[1]})) {
+		t.Errorf("hold %s recordings = %q", hA, got)
+	}
+	wantProvable(t, s, store.RecordingSetParams{HoldID: hA}, entryOf[hA], []string{ids[0], ids[1]})
 
 	r := get(t, s, ids[0])
 	sameJSON(t, "recording holds", r.Holds, []vault.HoldRef{{HoldID: hA, CaseID: "LC-1", HoldReason: "discovery", HoldDate: at(-24 * time.Hour), AppliedAt: at(24 * time.Hour)}})
@@ -211,7 +215,7 @@ func testApplyRecordingHoldsRelease(t *testing.T, s store.Store) {
 		t.Errorf("release results = %+v, want hold %s and Held 0", res, h1)
 	}
 	recs := auditTail(t, s, start, "hold.released")
-	if d := data(t, recs[0]); recs[0].Entry.Subject != h1 || d["release_reason"] != "case closed" || !slices.Equal(jsonStrings(d["recording_ids"]), []string{ids[0]}) {
+	if d := data(t, recs[0]); recs[0].Entry.Subject != h1 || d["release_reason"] != "case closed" || !sameSet(d, []string{ids[0]}) {
 		t.Errorf("hold.released entry = %+v %s", recs[0].Entry, recs[0].Entry.Data)
 	}
 
@@ -219,7 +223,7 @@ func testApplyRecordingHoldsRelease(t *testing.T, s store.Store) {
 	if r := get(t, s, ids[0]); !r.LegalHold || !slices.Equal(holdIDs(r), []string{h2}) {
 		t.Errorf("recording after releasing one case: holds %q, want [%s]", holdIDs(r), h2)
 	}
-	if h := getHold(t, s, h1); !h.Active || !slices.Equal(h.RecordingIDs, []string{ids[1]}) || h.RecordingCount != 1 {
+	if h := getHold(t, s, h1); !h.Active || !slices.Equal(heldIDs(t, s, h1), []string{ids[1]}) || h.RecordingCount != 1 {
 		t.Errorf("hold %s after releasing one recording: %+v", h1, h)
 	}
 
@@ -273,7 +277,7 @@ func testCreateHoldFilter(t *testing.T, s store.Store) {
 				want = []string{}
 			}
 			wantHold := vault.Hold{HoldID: p.HoldID, CaseID: "LC-F", HoldReason: p.Spec.HoldReason, HoldDate: at(-time.Hour), AppliedAt: p.Now, AppliedBy: "tok_holds",
-				Active: true, Filter: &tt.filter, RecordingCount: len(want), RecordingIDs: want}
+				Active: true, Filter: &tt.filter, RecordingCount: len(want)}
 			sameJSON(t, "CreateHold result", h, wantHold)
 			sameJSON(t, "GetHold", getHold(t, s, p.HoldID), wantHold)
 			for _, id := range want {
@@ -286,9 +290,11 @@ func testCreateHoldFilter(t *testing.T, s store.Store) {
 			if recs[0].Entry.Subject != p.HoldID || d["export_id"] != "exp_1" || d["case_id"] != "LC-F" || d["include_future"] != false {
 				t.Errorf("hold.applied entry = %+v %s", recs[0].Entry, recs[0].Entry.Data)
 			}
-			if got := jsonStrings(d["recording_ids"]); !slices.Equal(got, want) {
-				t.Errorf("hold.applied recording_ids = %q, want %q", got, want)
+			wantSet(t, "hold.applied", d, want)
+			if got := heldIDs(t, s, p.HoldID); !slices.Equal(got, want) {
+				t.Errorf("hold recordings = %q, want %q", got, want)
 			}
+			wantProvable(t, s, store.RecordingSetParams{HoldID: p.HoldID}, recs[0].Entry.Index, want)
 		})
 	}
 }
@@ -343,7 +349,7 @@ func testCreateHoldIncludeFuture(t *testing.T, s store.Store) {
 		return h
 	}
 	future := mk(newID("hold"), true, vault.RecordingFilter{MediaType: "SIP", From: ptr(at(time.Hour)), To: ptr(at(10 * time.Hour))})
-	if !future.IncludeFuture || !slices.Equal(future.RecordingIDs, old) {
+	if !future.IncludeFuture || !slices.Equal(heldIDs(t, s, future.HoldID), old) {
 		t.Fatalf("include_future hold = %+v, want it to cover %q", future, old)
 	}
 	notFuture := mk(newID("hold"), false, vault.RecordingFilter{MediaType: "SIP"})
@@ -359,8 +365,8 @@ func testCreateHoldIncludeFuture(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(byCase.RecordingIDs, old) {
-		t.Fatalf("case hold covers %q, want %q", byCase.RecordingIDs, old)
+	if got := heldIDs(t, s, byCase.HoldID); !slices.Equal(got, old) {
+		t.Fatalf("case hold covers %q, want %q", got, old)
 	}
 
 	tests := []struct {
@@ -389,11 +395,16 @@ func testCreateHoldIncludeFuture(t *testing.T, s store.Store) {
 				t.Errorf("LegalHold = %v", r.LegalHold)
 			}
 			for _, hid := range want {
-				if h := getHold(t, s, hid); !slices.Contains(h.RecordingIDs, r.ID) {
+				if !slices.Contains(heldIDs(t, s, hid), r.ID) {
 					t.Errorf("hold %s does not list new recording %s", hid, r.ID)
 				}
+				wantExtended(t, s, hid, r.ID)
 			}
-			recs := auditTail(t, s, start, "recording.ingested")
+			types := []string{"recording.ingested"}
+			for range want {
+				types = append(types, "hold.extended")
+			}
+			recs := auditTail(t, s, start, types...)
 			if got := sorted(jsonStrings(data(t, recs[0])["hold_ids"])); !slices.Equal(got, want) {
 				t.Errorf("recording.ingested hold_ids = %q, want %q", got, want)
 			}
@@ -402,8 +413,8 @@ func testCreateHoldIncludeFuture(t *testing.T, s store.Store) {
 	// Holds without include_future, released ones and those naming ids do
 	// not grow.
 	for _, h := range []vault.Hold{notFuture, released, byIDs} {
-		if got := getHold(t, s, h.HoldID); !slices.Equal(got.RecordingIDs, h.RecordingIDs) {
-			t.Errorf("hold %s (%+v) grew to %q", h.HoldID, h.Filter, got.RecordingIDs)
+		if got := getHold(t, s, h.HoldID); got.RecordingCount != h.RecordingCount {
+			t.Errorf("hold %s (%+v) grew from %d to %d", h.HoldID, h.Filter, h.RecordingCount, got.RecordingCount)
 		}
 	}
 }
@@ -531,7 +542,7 @@ func testListHolds(t *testing.T, s store.Store) {
 			t.Errorf("ListHolds(%+v) = %q, want %q", tt.p, gotIDs, tt.want)
 		}
 	}
-	if h := getHold(t, s, all[2]); h.RecordingCount != 3 || !slices.Equal(h.RecordingIDs, sorted(ids)) {
+	if h := getHold(t, s, all[2]); h.RecordingCount != 3 || !slices.Equal(heldIDs(t, s, all[2]), sorted(ids)) {
 		t.Errorf("hold over three recordings: %+v", h)
 	}
 	if h := getHold(t, s, all[0]); h.Active {

@@ -315,8 +315,8 @@ func testIDOrderIsBytewise(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(h.RecordingIDs, want) {
-		t.Errorf("hold recording ids = %q, want bytewise order %q", h.RecordingIDs, want)
+	if got := heldIDs(t, s, h.HoldID); !slices.Equal(got, want) {
+		t.Errorf("hold recording ids = %q, want bytewise order %q", got, want)
 	}
 }
 
@@ -517,7 +517,7 @@ func testDeleteRecording(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.RecordingCount != 0 || len(h.RecordingIDs) != 0 {
-		t.Errorf("hold after deleting all covers %q", h.RecordingIDs)
+	if got := heldIDs(t, s, h.HoldID); h.RecordingCount != 0 || len(got) != 0 {
+		t.Errorf("hold after deleting all covers %q", got)
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/holdfast/holdfast/internal/audit"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
 )
@@ -319,5 +320,105 @@ func testNotFound(t *testing.T, s store.Store) {
 	}
 	if after := auditSize(t, s); after != before {
 		t.Errorf("calls on unknown resources appended %d audit entries", after-before)
+	}
+}
+
+// heldIDs pages through a hold's recordings and returns those it still
+// holds (not released on their own), in order.
+func heldIDs(t *testing.T, s store.Store, holdID string) []string {
+	t.Helper()
+	out := []string{}
+	cursor := ""
+	for {
+		page, next, err := s.ListHoldRecordings(t.Context(), store.ListHoldRecordingsParams{HoldID: holdID, Limit: 2, Cursor: cursor})
+		if err != nil {
+			t.Fatalf("ListHoldRecordings(%s): %v", holdID, err)
+		}
+		for _, hr := range page {
+			if hr.ReleasedAt == nil {
+				out = append(out, hr.RecordingID)
+			}
+		}
+		if next == "" {
+			return out
+		}
+		cursor = next
+	}
+}
+
+// sameSet reports whether audit data records exactly the set ids: its
+// recording_count and recordings_root, and no list of ids.
+func sameSet(d map[string]any, ids []string) bool {
+	n, root := audit.SetOf(ids)
+	_, listed := d["recording_ids"]
+	return !listed && d["recording_count"] == float64(n) && d["recordings_root"] == audit.FormatSetRoot(root)
+}
+
+func wantSet(t *testing.T, what string, d map[string]any, ids []string) {
+	t.Helper()
+	if !sameSet(d, ids) {
+		n, root := audit.SetOf(ids)
+		t.Errorf("%s records count %v root %v, want %d %s (the set %q, without recording_ids)", what, d["recording_count"], d["recordings_root"], n, audit.FormatSetRoot(root), ids)
+	}
+}
+
+// wantProvable checks that every id of want is found in the set recorded
+// by audit entry entry, and that the set streams back as exactly want.
+func wantProvable(t *testing.T, s store.Store, p store.RecordingSetParams, entry int64, want []string) {
+	t.Helper()
+	want = sorted(want)
+	check := func(set store.RecordingSet) {
+		t.Helper()
+		if set.EntryIndex != entry || set.Count != int64(len(want)) {
+			t.Errorf("RecordingSetOf(%+v) = %+v, want entry %d of %d recordings", p, set, entry, len(want))
+		}
+		var got []string
+		for id, err := range s.RecordingSetIDs(t.Context(), set) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, id)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("RecordingSetIDs(%+v) = %q, want %q", set, got, want)
+		}
+	}
+	if p.JobID != "" {
+		set, err := s.RecordingSetOf(t.Context(), p)
+		if err != nil {
+			t.Fatalf("RecordingSetOf(%+v): %v", p, err)
+		}
+		check(set)
+	}
+	for _, id := range want {
+		q := p
+		q.RecordingID = id
+		set, err := s.RecordingSetOf(t.Context(), q)
+		if err != nil {
+			t.Fatalf("RecordingSetOf(%+v): %v", q, err)
+		}
+		check(set)
+	}
+	q := p
+	q.RecordingID = "rec_not_in_the_set"
+	if _, err := s.RecordingSetOf(t.Context(), q); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("RecordingSetOf(%+v) error = %v, want vault.ErrNotFound", q, err)
+	}
+}
+
+// wantExtended checks that recording id joined include_future hold
+// holdID by a hold.extended entry whose set is that one recording.
+func wantExtended(t *testing.T, s store.Store, holdID, id string) {
+	t.Helper()
+	set, err := s.RecordingSetOf(t.Context(), store.RecordingSetParams{HoldID: holdID, RecordingID: id})
+	if err != nil {
+		t.Fatalf("RecordingSetOf(%s, %s): %v", holdID, id, err)
+	}
+	recs, err := s.AuditEntries(t.Context(), set.EntryIndex, 1)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("audit entry %d: %v", set.EntryIndex, err)
+	}
+	if e := recs[0].Entry; e.Type != "hold.extended" || e.Subject != holdID || set.Only != id || !sameSet(data(t, recs[0]), []string{id}) {
+		t.Errorf("recording %s joined hold %s by entry %+v %s (set %+v), want hold.extended over it alone", id, holdID, e, e.Data, set)
 	}
 }
