@@ -27,6 +27,8 @@ func extFor(format string) string {
 		return "ogg"
 	case "audio/mpeg":
 		return "mp3"
+	case "audio/webm":
+		return "webm"
 	case "audio/wav":
 		return "wav"
 	}

@@ -37,3 +37,28 @@ func FuzzProbe(f *testing.F) {
 		}
 	})
 }
+
+// FuzzProbeWebM drives the EBML walker of the WebM prober with mutations of
+// well-formed files (known and unknown sizes, with and without Duration);
+// the properties are those of FuzzProbe. Seeds live in
+// testdata/fuzz/FuzzProbeWebM.
+func FuzzProbeWebM(f *testing.F) {
+	f.Add(buildWebM(webmSpec{codec: "A_OPUS", channels: 2, opusRate: 8000, duration: f64(3000), clusters: 1}))
+	f.Add(buildWebM(webmSpec{codec: "A_OPUS", channels: 2, unknown: true, clusters: 2}))
+	f.Add(buildWebM(webmSpec{codec: "A_VORBIS", channels: 1, vorbisRate: 8000, duration: f32(10)}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		info, err := media.Probe(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			if !errors.Is(err, media.ErrNotAudio) && !errors.Is(err, media.ErrCorrupt) {
+				t.Fatalf("unclassified error: %v", err)
+			}
+			if info != (media.Info{}) {
+				t.Fatalf("non-zero Info %+v with error %v", info, err)
+			}
+			return
+		}
+		if info.Format == "" || info.Codec == "" || info.SampleRate <= 0 || info.Channels <= 0 || info.DurationMS < 0 {
+			t.Fatalf("implausible Info %+v", info)
+		}
+	})
+}

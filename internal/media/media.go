@@ -5,7 +5,8 @@
 // record its codec, sample rate, channel count and duration.
 //
 // Supported containers are RIFF/WAVE (including WAVE_FORMAT_EXTENSIBLE and
-// RF64/BW64), Ogg (Opus and Vorbis) and MPEG audio layer III. Probe is written
+// RF64/BW64), Ogg (Opus and Vorbis), WebM (Opus and Vorbis; what Genesys
+// Cloud exports) and MPEG audio layer III. Probe is written
 // for hostile input: it never panics, its allocations are bounded by small
 // constants rather than by sizes declared inside the file, and the amount of
 // work it does is bounded regardless of the input. Ogg page CRCs are
@@ -21,11 +22,11 @@ import (
 // Info describes probed audio. It is what holdfast stores alongside a
 // recording so listings and players need not re-read the media.
 type Info struct {
-	// Format is the container MIME type: "audio/wav", "audio/ogg" or
-	// "audio/mpeg".
+	// Format is the container MIME type: "audio/wav", "audio/ogg",
+	// "audio/webm" or "audio/mpeg".
 	Format string
-	// Ext is the conventional file extension without the dot: "wav", "ogg"
-	// or "mp3".
+	// Ext is the conventional file extension without the dot: "wav", "ogg",
+	// "webm" or "mp3".
 	Ext string
 	// Codec names the audio coding: "pcm_s16le", "pcm_u8", "pcm_s24le",
 	// "pcm_s32le", "pcm_f32le", "pcm_f64le", "pcm_mulaw", "pcm_alaw",
@@ -85,6 +86,8 @@ func Sniff(head []byte) (format string, ok bool) {
 		return FormatWAV, true
 	case sniffOgg(head):
 		return FormatOgg, true
+	case sniffWebM(head):
+		return FormatWebM, true
 	case sniffMP3(head):
 		return FormatMPEG, true
 	}
@@ -117,6 +120,8 @@ func Probe(r io.ReaderAt, size int64) (Info, error) {
 		return probeWAV(src)
 	case FormatOgg:
 		return probeOgg(src)
+	case FormatWebM:
+		return probeWebM(src)
 	default:
 		return probeMP3(src)
 	}

@@ -146,6 +146,45 @@ func TestWAVProbes(t *testing.T) {
 	}
 }
 
+// TestWebMProbes: the synthetic WebM is what Genesys Cloud delivers (one
+// two-channel Opus track) and probes to the call's rate and duration (in
+// whole 20 ms packets); two calls never share bytes.
+func TestWebMProbes(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	calls := synth.Generate(newRNG(t, 9), 2, synth.Options{})
+	for _, tc := range []struct {
+		dur    time.Duration
+		rate   int
+		wantMS int64
+	}{{20 * time.Second, 0, 20000}, {95*time.Second + 30*time.Millisecond, 16000, 95020}, {0, 8000, 20}} {
+		var outs [2][]byte
+		for i, c := range calls {
+			c.StartedAt, c.EndedAt, c.SampleRate = start, start.Add(tc.dur), tc.rate
+			var buf bytes.Buffer
+			if err := c.WriteWebM(&buf); err != nil {
+				t.Fatal(err)
+			}
+			outs[i] = buf.Bytes()
+			info, err := media.Probe(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+			if err != nil {
+				t.Fatalf("%v: %v", tc.dur, err)
+			}
+			rate := tc.rate
+			if rate == 0 {
+				rate = 8000
+			}
+			want := media.Info{Format: "audio/webm", Ext: "webm", Codec: "opus", SampleRate: rate, Channels: 2, DurationMS: tc.wantMS}
+			if info != want {
+				t.Fatalf("Probe = %+v, want %+v", info, want)
+			}
+		}
+		if bytes.Equal(outs[0], outs[1]) {
+			t.Fatal("two calls wrote the same WebM bytes")
+		}
+	}
+}
+
 // TestWAVSignal checks the audio is deterministic, speech-like on both
 // channels (each party talks, at different times) and not silent.
 func TestWAVSignal(t *testing.T) {
