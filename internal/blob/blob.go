@@ -8,7 +8,11 @@ package blob
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"time"
 )
@@ -26,6 +30,10 @@ type Digests struct {
 	Size   int64
 	SHA256 string // lowercase hex; also the blob's name
 	SHA512 string // lowercase hex
+	// Version is the store's version id of the object written (S3 with
+	// versioning); "" where the store keeps no versions. Object Lock
+	// locks exactly this version.
+	Version string
 }
 
 // Object is an open blob: readable sequentially, at offsets and by seeking
@@ -60,4 +68,41 @@ type Walker interface {
 	// Walk calls fn for every complete blob with its SHA-256 and the time
 	// it was stored. Returning an error from fn stops the walk.
 	Walk(ctx context.Context, fn func(sha256 string, stored time.Time) error) error
+}
+
+// Hasher computes the [Digests] of content written to it, for stores that
+// see content chunk by chunk. It is not safe for concurrent use.
+type Hasher struct {
+	h256, h512 hash.Hash
+	size       int64
+}
+
+// NewHasher returns an empty Hasher.
+func NewHasher() *Hasher { return &Hasher{h256: sha256.New(), h512: sha512.New()} }
+
+// Write hashes p; it never fails.
+func (h *Hasher) Write(p []byte) (int, error) {
+	h.h256.Write(p)
+	h.h512.Write(p)
+	h.size += int64(len(p))
+	return len(p), nil
+}
+
+// Digests returns the size and digests of everything written so far.
+func (h *Hasher) Digests() Digests {
+	return Digests{Size: h.size, SHA256: hex.EncodeToString(h.h256.Sum(nil)), SHA512: hex.EncodeToString(h.h512.Sum(nil))}
+}
+
+// ValidDigest reports whether s is a lowercase hex SHA-256, the only form
+// of blob name a store accepts.
+func ValidDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/holdfast/holdfast/internal/auditlog"
 	"github.com/holdfast/holdfast/internal/blob"
 	"github.com/holdfast/holdfast/internal/blob/fsblob"
+	"github.com/holdfast/holdfast/internal/blob/s3blob"
 	"github.com/holdfast/holdfast/internal/blobgc"
 	"github.com/holdfast/holdfast/internal/export"
 	"github.com/holdfast/holdfast/internal/faults"
@@ -99,7 +100,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Blobs, err = openBlobs(cfg)
+	a.Blobs, err = openBlobs(ctx, cfg)
 	if err != nil {
 		a.Store.Close()
 		return nil, err
@@ -169,7 +170,7 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 	return nil, &ConfigError{Msg: fmt.Sprintf("database: %q is not a supported URL; use sqlite://PATH or leave it unset", u)}
 }
 
-func openBlobs(cfg Config) (blob.Store, error) {
+func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 	u := cfg.BlobURL
 	if u == "" {
 		return fsblob.Open(filepath.Join(cfg.DataDir, "blobs"))
@@ -184,9 +185,13 @@ func openBlobs(cfg Config) (blob.Store, error) {
 		// leave their uploads in flight alone.
 		return fsblob.Open(pu.Path, fsblob.KeepRecentTemps(time.Hour))
 	case "s3":
-		return nil, &ConfigError{Msg: "blobs: S3 is not supported by this build yet; leave --blobs unset to use file://<data>/blobs"}
+		c, err := s3blob.ParseURL(u)
+		if err != nil {
+			return nil, &ConfigError{Msg: "blobs: " + err.Error()}
+		}
+		return s3blob.Open(ctx, c)
 	}
-	return nil, &ConfigError{Msg: fmt.Sprintf("blobs: unsupported scheme %q; use file:///path", pu.Scheme)}
+	return nil, &ConfigError{Msg: fmt.Sprintf("blobs: unsupported scheme %q; use file:///path or s3://bucket/prefix?endpoint=…&region=…&path_style=true", pu.Scheme)}
 }
 
 func rateLimit(v float64) rate.Limit { return rate.Limit(v) }

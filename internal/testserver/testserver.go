@@ -159,13 +159,20 @@ func FreePort(t testing.TB) string {
 // directory (or dataDir, if not empty) and extra flags.
 func StartProcess(t testing.TB, dataDir string, extraArgs ...string) *Server {
 	t.Helper()
+	return StartProcessEnv(t, dataDir, nil, extraArgs...)
+}
+
+// StartProcessEnv is StartProcess with extra environment variables
+// ("KEY=value"), such as the AWS credentials of an S3 blob store.
+func StartProcessEnv(t testing.TB, dataDir string, env []string, extraArgs ...string) *Server {
+	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
 	addr := FreePort(t)
 	s := &Server{URL: "http://" + addr, DataDir: dataDir, t: t,
 		args: append([]string{"serve", "--listen", addr, "--data", dataDir, "--rate-limit", "1000", "--rate-burst", "2000"}, extraArgs...),
-		env:  append(os.Environ(), "HOLDFAST_BOOTSTRAP_TOKEN="+AdminToken)}
+		env:  append(append(os.Environ(), "HOLDFAST_BOOTSTRAP_TOKEN="+AdminToken), env...)}
 	s.start()
 	t.Cleanup(s.Kill)
 	return s

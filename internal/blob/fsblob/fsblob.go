@@ -18,7 +18,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -64,14 +63,6 @@ func Open(root string, opts ...Option) (*Store, error) {
 		}
 	}
 	return &Store{root: root}, nil
-}
-
-func validDigest(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil && strings.ToLower(s) == s
 }
 
 func (s *Store) path(sum string) string {
@@ -196,7 +187,7 @@ func (o object) Size() int64 { return o.size }
 
 // Open opens a blob for reading.
 func (s *Store) Open(ctx context.Context, sum string) (blob.Object, error) {
-	if !validDigest(sum) {
+	if !blob.ValidDigest(sum) {
 		return nil, blob.ErrNotFound
 	}
 	f, err := os.Open(s.path(sum))
@@ -216,7 +207,7 @@ func (s *Store) Open(ctx context.Context, sum string) (blob.Object, error) {
 
 // Delete removes a blob.
 func (s *Store) Delete(ctx context.Context, sum string) error {
-	if !validDigest(sum) {
+	if !blob.ValidDigest(sum) {
 		return nil
 	}
 	err := os.Remove(s.path(sum))
@@ -254,7 +245,7 @@ func (s *Store) Walk(ctx context.Context, fn func(sha256 string, stored time.Tim
 			return err
 		}
 		name := d.Name()
-		if !validDigest(name) {
+		if !blob.ValidDigest(name) {
 			return nil
 		}
 		info, err := d.Info()
