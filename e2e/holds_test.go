@@ -380,10 +380,12 @@ func Test403NotFor400(t *testing.T) {
 		body    string
 		missing []string
 	}{
-		{"viewer places a per-recording hold", viewer, "/api/v2/recordings/legalholds", perRecordingBody(id), []string{"recording:export:legalhold"}},
+		// The per-recording route needs one of its two permissions before
+		// the body is read; a token with neither lacks both.
+		{"viewer places a per-recording hold", viewer, "/api/v2/recordings/legalholds", perRecordingBody(id), []string{"recording:export:legalhold", "legalhold:release"}},
 		{"viewer places an invalid per-recording hold", viewer, "/api/v2/recordings/legalholds",
-			`{"recordings": [{"id": "` + id + `", "metadata": {"legal_hold": true, "hold_reason": "", "hold_date": "2023-11-01"}}]}`, []string{"recording:export:legalhold"}},
-		{"viewer places a hold on an unknown id", viewer, "/api/v2/recordings/legalholds", perRecordingBody("rec_01JD0000000000000000000000"), []string{"recording:export:legalhold"}},
+			`{"recordings": [{"id": "` + id + `", "metadata": {"legal_hold": true, "hold_reason": "", "hold_date": "2023-11-01"}}]}`, []string{"recording:export:legalhold", "legalhold:release"}},
+		{"viewer places a hold on an unknown id", viewer, "/api/v2/recordings/legalholds", perRecordingBody("rec_01JD0000000000000000000000"), []string{"recording:export:legalhold", "legalhold:release"}},
 		{"viewer places a filter hold", viewer, "/api/v2/legalholds",
 			`{"case_id": "LC-2024-001", "hold_reason": "Discovery Request #12345", "filter": {"record_ids": ["` + id + `"]}}`, []string{"recording:export:legalhold"}},
 		{"viewer places an invalid filter hold", viewer, "/api/v2/legalholds", `{"case_id": "bad case", "hold_date": "yesterday"}`, []string{"recording:export:legalhold"}},

@@ -21,32 +21,22 @@ import (
 	"github.com/holdfast/holdfast/internal/vault"
 )
 
-// exportPerms adds recording:export:legalhold when the export places a
-// hold.
-func exportPerms(body []byte) []vault.Permission {
-	if vault.NeedsLegalHold(body) {
-		return []vault.Permission{vault.PermExportLegalHold}
-	}
-	return nil
-}
-
-// createExport handles POST /api/v2/bulk/recordingexports. With
-// legal_hold true the hold is placed in the transaction that creates the
-// job, so every matched recording is held before the answer is sent.
-func (s *Server) createExport(w http.ResponseWriter, r *http.Request, tok vault.Token) (err error) {
-	body, err := readJSONBody(w, r)
-	if err != nil {
-		return err
-	}
+// decodeExportRequest decodes an export request; legal_hold true in it
+// decides that it needs recording:export:legalhold.
+func decodeExportRequest(r *http.Request, body []byte) (vault.ExportRequest, error) {
 	var lhq *string
 	if q := r.URL.Query(); q.Has("legal_hold") {
 		v := q.Get("legal_hold")
 		lhq = &v
 	}
-	req, err := vault.DecodeExportRequest(body, lhq)
-	if err != nil {
-		return err
-	}
+	return vault.DecodeExportRequest(body, lhq)
+}
+
+// createExport handles POST /api/v2/bulk/recordingexports with the
+// request decoded, permitted and validated by decided. With legal_hold
+// true the hold is placed in the transaction that creates the job, so
+// every matched recording is held before the answer is sent.
+func (s *Server) createExport(w http.ResponseWriter, r *http.Request, tok vault.Token, body []byte, req vault.ExportRequest) error {
 	idem, err := s.reserveIdempotency(r, tok, "POST /api/v2/bulk/recordingexports")
 	if err != nil {
 		return err

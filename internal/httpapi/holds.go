@@ -3,7 +3,6 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,57 +13,23 @@ import (
 	"github.com/holdfast/holdfast/internal/vault"
 )
 
-// MaxJSONBody bounds JSON request bodies.
-const MaxJSONBody = 8 << 20
-
-// readJSONBody reads a JSON request body, bounded by MaxJSONBody.
-func readJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxJSONBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if asMaxBytes(err, &mbe) {
-			return nil, newProblem(http.StatusRequestEntityTooLarge, "payload_too_large", "the JSON body is larger than 8 MiB")
-		}
-		return nil, &vault.MalformedError{Message: "request body could not be read: " + err.Error()}
-	}
-	return body, nil
+// decodeRecordingHolds decodes a per-recording hold request; its entries
+// decide the permissions it needs.
+func decodeRecordingHolds(_ *http.Request, body []byte) (vault.RecordingHoldsRequest, error) {
+	return vault.DecodeRecordingHolds(body)
 }
 
-// recordingHoldPerms says what a per-recording hold request needs:
-// legal_hold true needs recording:export:legalhold, false needs
-// legalhold:release.
-func recordingHoldPerms(body []byte) []vault.Permission {
-	applies, releases := vault.PeekHoldFlags(body)
-	var need []vault.Permission
-	if applies {
-		need = append(need, vault.PermExportLegalHold)
-	}
-	if releases {
-		need = append(need, vault.PermLegalHoldRelease)
-	}
-	return need
-}
-
-// applyRecordingHolds handles POST /api/v2/recordings/legalholds. Its
-// permissions (recordingHoldPerms) were checked before the body is
-// validated, so a token without them learns that first.
-func (s *Server) applyRecordingHolds(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
-	body, err := readJSONBody(w, r)
-	if err != nil {
-		return err
-	}
-	items, err := vault.DecodeRecordingHolds(body)
-	if err != nil {
-		return err
-	}
+// applyRecordingHolds handles POST /api/v2/recordings/legalholds with the
+// request decoded, permitted and validated by decided.
+func (s *Server) applyRecordingHolds(w http.ResponseWriter, r *http.Request, tok vault.Token, _ []byte, req vault.RecordingHoldsRequest) error {
 	now := s.now()
 	p := store.ApplyRecordingHoldsParams{Actor: tok.ID, Now: now, NewID: func() string { return vault.NewID("hold", now) }}
-	for _, it := range items {
+	for _, it := range req.Items {
 		spec := store.HoldSpec{CaseID: it.Spec.CaseID, HoldReason: it.Spec.HoldReason, HoldDate: it.Spec.HoldDate}
 		if spec.HoldDate.IsZero() {
 			spec.HoldDate = now
 		}
-		p.Items = append(p.Items, store.RecordingHoldItem{RecordingID: it.ID, Release: !it.LegalHold, Spec: spec, ReleaseReason: it.ReleaseReason})
+		p.Items = append(p.Items, store.RecordingHoldItem{RecordingID: it.ID, Release: it.Action == vault.HoldRelease, Spec: spec, ReleaseReason: it.ReleaseReason})
 	}
 	res, err := s.cfg.Store.ApplyRecordingHolds(r.Context(), p)
 	if err != nil {

@@ -117,7 +117,11 @@ func problemFor(err error) (*Problem, bool) {
 		p.Errors = ve.Errors
 		return p, true
 	case errors.As(err, &me):
-		return newProblem(http.StatusBadRequest, "malformed_json", me.Message), true
+		p := newProblem(http.StatusBadRequest, "malformed_json", me.Message)
+		if me.Field != "" {
+			p.Errors = []vault.FieldError{{Field: me.Field, Code: me.Code, Message: me.Message}}
+		}
+		return p, true
 	case errors.As(err, &he):
 		p := newProblem(http.StatusConflict, "legal_hold_active", he.Error()+"; release the hold(s) before deleting")
 		for _, h := range he.Holds {

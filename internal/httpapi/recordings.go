@@ -37,6 +37,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, tok vault.Token)
 		return newProblem(http.StatusUnsupportedMediaType, "unsupported_media_type",
 			"send the recording as multipart/form-data with a \"metadata\" part (JSON) and a \"media\" part (the audio), e.g. curl -F metadata=@meta.json -F media=@call.wav")
 	}
+	if r.ContentLength > s.maxUploadBody() {
+		return s.uploadTooLarge()
+	}
 	idem, err := s.reserveIdempotency(r, tok, "POST /api/v2/recordings")
 	if err != nil {
 		return err
@@ -112,14 +115,14 @@ const maxParts = 8
 // straight to the blob store; metadata and siprec are small and kept.
 func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (upload, error) {
 	var up upload
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes+4*vault.MaxMetadataBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxUploadBody())
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return up, &vault.MalformedError{Message: "body is not valid multipart/form-data: " + err.Error()}
 	}
-	tooLarge := newProblem(http.StatusRequestEntityTooLarge, "payload_too_large",
-		fmt.Sprintf("the media part is larger than this server's upload limit of %d bytes", s.cfg.MaxUploadBytes))
+	tooLarge := s.uploadTooLarge()
 	var probs vault.Problems
+	seen := map[string]bool{}
 	for parts := 0; ; parts++ {
 		if parts >= maxParts {
 			probs.Add("body", "too_many_parts", fmt.Sprintf("an upload has at most %d parts: \"metadata\", \"media\" and optionally \"siprec\"", maxParts))
@@ -139,6 +142,11 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (upload, err
 		name := part.FormName()
 		switch name {
 		case "metadata", "siprec":
+			if seen[name] {
+				probs.Add(name, "duplicate", "send exactly one "+name+" part")
+				continue
+			}
+			seen[name] = true
 			b, err := io.ReadAll(io.LimitReader(part, vault.MaxMetadataBytes+1))
 			if err != nil {
 				return up, readErr(err, tooLarge)
@@ -177,6 +185,15 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (upload, err
 		}
 	}
 	return up, probs.Err()
+}
+
+// maxUploadBody bounds a whole upload: the media limit plus room for the
+// small parts and multipart framing.
+func (s *Server) maxUploadBody() int64 { return s.cfg.MaxUploadBytes + 4*vault.MaxMetadataBytes }
+
+func (s *Server) uploadTooLarge() *Problem {
+	return newProblem(http.StatusRequestEntityTooLarge, "payload_too_large",
+		fmt.Sprintf("the media part is larger than this server's upload limit of %d bytes", s.cfg.MaxUploadBytes))
 }
 
 // readErr classifies a failure while reading the body: over the size

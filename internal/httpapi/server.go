@@ -8,9 +8,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -113,14 +111,15 @@ func (s *Server) Handler() http.Handler {
 // authed wraps a handler that needs a token with the given permissions.
 type apiHandler func(w http.ResponseWriter, r *http.Request, tok vault.Token) error
 
-// routeOpts describe how a route is guarded.
+// routeOpts describe how a route is guarded. Its permissions are checked
+// before the body is read; permissions that depend on the body are the
+// handler's (see decided), which takes them from the one decoded value.
 type routeOpts struct {
-	perms  []vault.Permission
-	faults bool // subject to fault injection (hold and export requests)
-	// bodyPerms, if set, adds permissions that depend on the JSON body
-	// (legal_hold true or false); they are checked before faults are
-	// injected, so a token lacking them always learns that first.
-	bodyPerms func(body []byte) []vault.Permission
+	perms []vault.Permission // every one is needed
+	anyOf []vault.Permission // at least one is needed
+	// faults: subject to fault injection (hold and export requests),
+	// after the permission check.
+	faults bool
 }
 
 func (s *Server) handle(pattern string, o routeOpts, h apiHandler) {
@@ -142,7 +141,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v2/recordings/{id}/media", view, s.getMedia)
 	s.handle("DELETE /api/v2/recordings/{id}", routeOpts{perms: []vault.Permission{vault.PermRecordingDelete}}, s.deleteRecording)
 
-	s.handle("POST /api/v2/recordings/legalholds", routeOpts{faults: true, bodyPerms: recordingHoldPerms}, s.applyRecordingHolds)
+	s.handle("POST /api/v2/recordings/legalholds", routeOpts{anyOf: []vault.Permission{vault.PermExportLegalHold, vault.PermLegalHoldRelease}}, decided(s, decodeRecordingHolds, s.applyRecordingHolds))
 	s.handle("POST /api/v2/legalholds", routeOpts{perms: []vault.Permission{vault.PermExportLegalHold}, faults: true}, s.createHold)
 	s.handle("GET /api/v2/legalholds", view, s.listHolds)
 	s.handle("GET /api/v2/legalholds/{id}", view, s.getHold)
@@ -151,7 +150,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v2/legalholds/{id}/release", routeOpts{perms: []vault.Permission{vault.PermLegalHoldRelease}, faults: true}, s.releaseHold)
 
 	exp := routeOpts{perms: []vault.Permission{vault.PermRecordingExport}}
-	s.handle("POST /api/v2/bulk/recordingexports", routeOpts{perms: exp.perms, faults: true, bodyPerms: exportPerms}, s.createExport)
+	s.handle("POST /api/v2/bulk/recordingexports", exp, decided(s, decodeExportRequest, s.createExport))
 	s.handle("GET /api/v2/bulk/recordingexports", exp, s.listExports)
 	s.handle("GET /api/v2/bulk/recordingexports/{id}", exp, s.getExport)
 	s.handle("DELETE /api/v2/bulk/recordingexports/{id}", routeOpts{perms: exp.perms, faults: true}, s.cancelExport)
@@ -186,19 +185,15 @@ func (s *Server) guard(o routeOpts, h apiHandler) http.Handler {
 			writeProblem(w, r, p)
 			return
 		}
-		need := o.perms
-		if o.bodyPerms != nil {
-			body, err := readJSONBody(w, r)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			need = append(append([]vault.Permission(nil), need...), o.bodyPerms(body)...)
-		}
-		if missing := tok.Missing(need...); len(missing) > 0 {
+		if missing := tok.Missing(o.perms...); len(missing) > 0 {
 			writeProblem(w, r, permissionProblem(missing))
 			return
+		}
+		if len(o.anyOf) > 0 {
+			if missing := tok.Missing(o.anyOf...); len(missing) == len(o.anyOf) {
+				writeProblem(w, r, anyPermissionProblem(missing))
+				return
+			}
 		}
 		if id := r.PathValue("id"); id != "" && !vault.PlausibleID(id) {
 			writeProblem(w, r, newProblem(http.StatusNotFound, "not_found", "no such resource"))
@@ -235,6 +230,21 @@ func permissionProblem(missing []vault.Permission) *Problem {
 	}
 	p := newProblem(http.StatusForbidden, "permission_denied", "this token lacks the permission(s) "+names+"; ask an administrator for a token that has them")
 	p.MissingPermissions = missing
+	return p
+}
+
+// anyPermissionProblem is the 403 for a token that has none of the
+// permissions of which a route needs one; it lacks them all.
+func anyPermissionProblem(missing []vault.Permission) *Problem {
+	p := permissionProblem(missing)
+	names := ""
+	for i, m := range missing {
+		if i > 0 {
+			names += " or "
+		}
+		names += string(m)
+	}
+	p.Message = "this token needs at least one of the permissions " + names + "; ask an administrator for a token that has the one the request needs"
 	return p
 }
 

@@ -3,15 +3,12 @@ package httpapi
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
 )
-
-func asMaxBytes(err error, target **http.MaxBytesError) bool { return errors.As(err, target) }
 
 // NewSecret returns a new token secret: "hf_" and 256 random bits.
 func NewSecret() string {
@@ -34,7 +31,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, tok vault.T
 	if err != nil {
 		return err
 	}
-	obj, err := vault.DecodeObject(body, "request body")
+	obj, err := vault.DecodeObject(body, "")
 	if err != nil {
 		return err
 	}

@@ -76,19 +76,14 @@ type ExportRequest struct {
 // recordings that are still processing.
 const DefaultWaitForProcessing = 15 * time.Minute
 
-// NeedsLegalHold peeks at an export body for legal_hold: true in either
-// place, so permissions can be checked before full validation.
-func NeedsLegalHold(body []byte) bool {
-	var req struct {
-		LegalHold json.RawMessage `json:"legal_hold"`
-		Metadata  struct {
-			LegalHold json.RawMessage `json:"legal_hold"`
-		} `json:"metadata"`
+// Needs returns the permissions the decoded export request needs:
+// recording:export, and recording:export:legalhold when it places a hold
+// (legal_hold true, canonical or top-level).
+func (r ExportRequest) Needs() []Permission {
+	if r.Metadata.LegalHold {
+		return []Permission{PermRecordingExport, PermExportLegalHold}
 	}
-	if json.Unmarshal(body, &req) != nil {
-		return false
-	}
-	return string(req.LegalHold) == "true" || string(req.Metadata.LegalHold) == "true"
+	return []Permission{PermRecordingExport}
 }
 
 // DecodeExportRequest validates an export request body. It accepts the
@@ -106,7 +101,7 @@ func DecodeExportRequest(body []byte, legalHoldQuery *string) (ExportRequest, er
 	if len(strings.TrimSpace(string(body))) == 0 {
 		body = []byte("{}")
 	}
-	obj, err := DecodeObject(body, "request body")
+	obj, err := DecodeObject(body, "")
 	if err != nil {
 		return req, err
 	}

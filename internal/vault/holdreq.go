@@ -14,13 +14,56 @@ type HoldSpecInput struct {
 	HoldDate   time.Time // zero: the time it is applied
 }
 
-// RecordingHoldInput is one validated entry of a per-recording hold
-// request.
+// HoldAction is what one entry of a per-recording hold request asks for,
+// read from its legal_hold member.
+type HoldAction int
+
+// The actions of a per-recording hold entry.
+const (
+	// HoldUndecided: legal_hold is missing or not a JSON boolean, so the
+	// entry asks for nothing and the request fails validation.
+	HoldUndecided HoldAction = iota
+	// HoldApply: legal_hold true places a hold.
+	HoldApply
+	// HoldRelease: legal_hold false releases the recording from the holds
+	// of the entry's case.
+	HoldRelease
+)
+
+// RecordingHoldInput is one entry of a per-recording hold request.
 type RecordingHoldInput struct {
 	ID            string
-	LegalHold     bool
+	Action        HoldAction
 	Spec          HoldSpecInput
 	ReleaseReason string
+}
+
+// RecordingHoldsRequest is a decoded POST /api/v2/recordings/legalholds
+// body. The one value serves the permission check ([RecordingHoldsRequest.Needs]),
+// validation and the action alike, so they cannot disagree about what the
+// request asks for.
+type RecordingHoldsRequest struct {
+	Items []RecordingHoldInput
+}
+
+// Needs returns the permissions the entries imply:
+// recording:export:legalhold if any places a hold, legalhold:release if
+// any releases one, in that order. Undecided entries imply nothing (the
+// request is invalid and is never acted on).
+func (r RecordingHoldsRequest) Needs() []Permission {
+	var applies, releases bool
+	for _, it := range r.Items {
+		applies = applies || it.Action == HoldApply
+		releases = releases || it.Action == HoldRelease
+	}
+	var need []Permission
+	if applies {
+		need = append(need, PermExportLegalHold)
+	}
+	if releases {
+		need = append(need, PermLegalHoldRelease)
+	}
+	return need
 }
 
 // Example values shown in messages.
@@ -80,40 +123,16 @@ func DecodeHoldMetadata(f *Fields, reasonRequired bool) HoldSpecInput {
 	return h
 }
 
-// PeekHoldFlags returns the legal_hold values of a per-recording hold
-// request that are JSON booleans, so the permissions a request needs can
-// be checked before the rest of it is validated.
-func PeekHoldFlags(body []byte) (applies, releases bool) {
-	var req struct {
-		Recordings []struct {
-			Metadata struct {
-				LegalHold json.RawMessage `json:"legal_hold"`
-			} `json:"metadata"`
-		} `json:"recordings"`
-	}
-	if json.Unmarshal(body, &req) != nil {
-		return true, false
-	}
-	for _, r := range req.Recordings {
-		switch string(r.Metadata.LegalHold) {
-		case "false":
-			releases = true
-		default:
-			applies = true
-		}
-	}
-	if !releases {
-		applies = true
-	}
-	return applies, releases
-}
-
-// DecodeRecordingHolds validates a POST /api/v2/recordings/legalholds
-// body. Every broken field is reported at once.
-func DecodeRecordingHolds(body []byte) ([]RecordingHoldInput, error) {
-	obj, err := DecodeObject(body, "request body")
+// DecodeRecordingHolds decodes and validates a POST
+// /api/v2/recordings/legalholds body. Every broken field is reported at
+// once in a *ValidationError; the request is then still returned with
+// every entry as far as it could be read, so the permissions its entries
+// imply can be checked before the client is told what to fix. A
+// *MalformedError (not JSON, a duplicate key) returns no entries.
+func DecodeRecordingHolds(body []byte) (RecordingHoldsRequest, error) {
+	obj, err := DecodeObject(body, "")
 	if err != nil {
-		return nil, err
+		return RecordingHoldsRequest{}, err
 	}
 	var p Problems
 	f := NewFields(obj, "", &p)
@@ -172,13 +191,17 @@ func DecodeRecordingHolds(body []byte) ([]RecordingHoldInput, error) {
 		if mo != nil {
 			mf := NewFields(mo, path+".metadata", &p)
 			lh, ok := mf.Bool("legal_hold")
-			if !ok {
+			switch {
+			case !ok:
 				if _, present := mo["legal_hold"]; !present {
 					mf.Require("legal_hold", "true")
 				}
+			case lh:
+				item.Action = HoldApply
+			default:
+				item.Action = HoldRelease
 			}
-			item.LegalHold = lh
-			if !ok || lh {
+			if item.Action != HoldRelease {
 				item.Spec = DecodeHoldMetadata(mf, true)
 				mf.Raw("release_reason")
 			} else {
@@ -194,10 +217,7 @@ func DecodeRecordingHolds(body []byte) ([]RecordingHoldInput, error) {
 		}
 		items = append(items, item)
 	}
-	if err := p.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+	return RecordingHoldsRequest{Items: items}, p.Err()
 }
 
 // HoldInput is a validated POST /api/v2/legalholds body.
@@ -256,7 +276,7 @@ func DecodeFilter(obj map[string]json.RawMessage, path string, p *Problems) Reco
 // DecodeHold validates a POST /api/v2/legalholds body.
 func DecodeHold(body []byte) (HoldInput, error) {
 	var in HoldInput
-	obj, err := DecodeObject(body, "request body")
+	obj, err := DecodeObject(body, "")
 	if err != nil {
 		return in, err
 	}
@@ -277,7 +297,7 @@ func DecodeHold(body []byte) (HoldInput, error) {
 
 // DecodeRelease validates a POST /api/v2/legalholds/{id}/release body.
 func DecodeRelease(body []byte) (string, error) {
-	obj, err := DecodeObject(body, "request body")
+	obj, err := DecodeObject(body, "")
 	if err != nil {
 		return "", err
 	}

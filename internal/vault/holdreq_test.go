@@ -18,8 +18,9 @@ func validationFields(t *testing.T, err error) []string {
 func TestDecodeRecordingHolds(t *testing.T) {
 	t.Parallel()
 	const ok = `{"recordings":[{"id":"rec_1","metadata":{"legal_hold":true,"hold_reason":"Discovery Request #12345","hold_date":"2023-11-01T00:00:00.000Z","case_id":"LC-2024-001"}}]}`
-	items, err := DecodeRecordingHolds([]byte(ok))
-	if err != nil || len(items) != 1 || !items[0].LegalHold || items[0].Spec.CaseID != "LC-2024-001" || items[0].Spec.HoldDate.Year() != 2023 {
+	req, err := DecodeRecordingHolds([]byte(ok))
+	items := req.Items
+	if err != nil || len(items) != 1 || items[0].Action != HoldApply || items[0].Spec.CaseID != "LC-2024-001" || items[0].Spec.HoldDate.Year() != 2023 {
 		t.Fatalf("contract payload: %+v %v", items, err)
 	}
 	tests := []struct {
@@ -95,10 +96,10 @@ func FuzzDecodeRecordingHolds(f *testing.F) {
 	f.Add([]byte(`{"recordings":[{"id":"r","metadata":{"legal_hold":false,"case_id":"X","release_reason":"done"}}]}`))
 	f.Add([]byte(`{"case_id":"LC-1","hold_reason":"r","filter":{"media_type":"SIP"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		items, err := DecodeRecordingHolds(data)
+		req, err := DecodeRecordingHolds(data)
 		if err == nil {
-			for _, it := range items {
-				if it.ID == "" || (it.LegalHold && it.Spec.HoldReason == "") || (!it.LegalHold && it.ReleaseReason == "") {
+			for _, it := range req.Items {
+				if it.ID == "" || it.Action == HoldUndecided || (it.Action == HoldApply && it.Spec.HoldReason == "") || (it.Action == HoldRelease && (it.ReleaseReason == "" || it.Spec.CaseID == "")) {
 					t.Fatalf("accepted incomplete item %+v from %q", it, data)
 				}
 			}
@@ -111,6 +112,5 @@ func FuzzDecodeRecordingHolds(f *testing.F) {
 			}
 		}
 		_, _ = DecodeRelease(data)
-		_, _ = PeekHoldFlags(data)
 	})
 }

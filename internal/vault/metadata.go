@@ -2,6 +2,7 @@ package vault
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -44,6 +45,10 @@ const metadataFields = "media_type, call_id, started_at, ended_at, direction, pa
 func DecodeRecordingMetadata(data []byte) (RecordingMetadata, []FieldError, error) {
 	var m RecordingMetadata
 	obj, err := DecodeObject(data, "metadata")
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return m, ve.Errors, nil
+	}
 	if err != nil {
 		return m, nil, err
 	}

@@ -2,11 +2,14 @@ package vault
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/holdfast/holdfast/internal/strictjson"
 )
 
 // FieldError is one broken rule in a request: the path of the field
@@ -38,10 +41,15 @@ func (e *ValidationError) Error() string {
 	return msg
 }
 
-// MalformedError reports a body that is not JSON, or not the JSON type the
-// endpoint expects. The HTTP layer answers it with 400 malformed_json.
+// MalformedError reports a body that is not JSON, not the JSON type the
+// endpoint expects, or ambiguous (an object with the same key twice). The
+// HTTP layer answers it with 400 malformed_json. Field, if set, is the path
+// of the offending member (e.g. "recordings[0].metadata.legal_hold") and
+// Code says what is wrong with it.
 type MalformedError struct {
 	Message string
+	Field   string
+	Code    string
 }
 
 func (e *MalformedError) Error() string { return e.Message }
@@ -126,31 +134,65 @@ func ParseTimestamp(s string) (time.Time, string, bool) {
 // in UTC with the fraction only when there is one.
 func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// DecodeObject decodes data as a JSON object into its members. Anything
-// else (invalid JSON, an array, a string, trailing data) is a
-// *MalformedError naming what was expected.
-func DecodeObject(data []byte, what string) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	var obj map[string]json.RawMessage
-	if err := dec.Decode(&obj); err != nil || obj == nil {
-		if err == nil || isTypeError(err) {
-			return nil, &MalformedError{Message: what + " must be a JSON object"}
+// DecodeObject decodes data as a JSON object into its members. path is
+// where data sits in the request ("" for the request body itself,
+// "metadata" for the metadata part of an upload); it prefixes the fields
+// errors name.
+//
+// Every JSON request holdfast reads passes through here, so this is where
+// ambiguity is refused: data must pass [strictjson.Check]. An object with
+// the same key twice (at any depth) is a *MalformedError naming the key;
+// a string that is not valid UTF-8, including a lone surrogate escape, is
+// a *ValidationError naming every such string, never silently replaced.
+// Anything else that is not one JSON object (invalid JSON, an array, a
+// string, trailing data) is a *MalformedError naming what was expected.
+// Once checked, the members can be decoded with encoding/json, and every
+// reader of them sees the same value.
+func DecodeObject(data []byte, path string) (map[string]json.RawMessage, error) {
+	what := path
+	if what == "" {
+		what = "request body"
+	}
+	at := func(sub string) string {
+		switch {
+		case path == "":
+			return sub
+		case sub == "":
+			return path
+		case strings.HasPrefix(sub, "["):
+			return path + sub
 		}
-		return nil, &MalformedError{Message: what + " is not valid JSON: " + err.Error()}
+		return path + "." + sub
 	}
-	if dec.More() {
-		return nil, &MalformedError{Message: what + " has data after the JSON object"}
+	var (
+		se *strictjson.SyntaxError
+		de *strictjson.DuplicateKeyError
+		ue *strictjson.InvalidUTF8Error
+	)
+	switch err := strictjson.Check(data); {
+	case errors.As(err, &se):
+		return nil, &MalformedError{Message: what + " is not valid JSON: " + se.Error()}
+	case errors.As(err, &de):
+		field := at(de.Path)
+		return nil, &MalformedError{Field: field, Code: "duplicate_key", Message: fmt.Sprintf("%s has the key %s twice in one object; give each key once", what, field)}
+	case errors.As(err, &ue):
+		var p Problems
+		for _, sub := range ue.Paths {
+			field := at(sub)
+			if field == "" {
+				field = "body"
+			}
+			p.Add(field, "invalid_utf8", `must be valid UTF-8 text; invalid bytes and lone surrogate escapes such as "\ud800" are refused, not replaced`)
+		}
+		return nil, p.Err()
+	case err != nil:
+		return nil, fmt.Errorf("vault: checking JSON: %w", err)
 	}
-	var extra json.RawMessage
-	if err := dec.Decode(&extra); err == nil {
-		return nil, &MalformedError{Message: what + " has data after the JSON object"}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+		return nil, &MalformedError{Message: what + " must be a JSON object"}
 	}
 	return obj, nil
-}
-
-func isTypeError(err error) bool {
-	_, ok := err.(*json.UnmarshalTypeError)
-	return ok
 }
 
 // Fields walks a decoded JSON object and records problems under a path
