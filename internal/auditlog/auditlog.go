@@ -27,6 +27,9 @@ import (
 type Log struct {
 	Store  store.Store
 	Signer *audit.Signer
+	// Keys, if set, is the signing-key registry: Checkpoint then refuses
+	// to sign once another key is current (after a rotation).
+	Keys KeyRegistry
 
 	lastMu sync.Mutex
 	last   *Verification
@@ -42,6 +45,9 @@ var ErrInconsistent = errors.New("auditlog: the stored log contradicts the last 
 // first checks that the stored tree still has the root of the last signed
 // checkpoint at that size, and returns ErrInconsistent if not.
 func (l *Log) Checkpoint(ctx context.Context) (audit.Checkpoint, []byte, error) {
+	if err := l.checkCurrent(ctx); err != nil {
+		return audit.Checkpoint{}, nil, err
+	}
 	size, err := l.Store.AuditSize(ctx)
 	if err != nil {
 		return audit.Checkpoint{}, nil, fmt.Errorf("auditlog: checkpoint: %w", err)

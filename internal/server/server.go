@@ -34,6 +34,7 @@ import (
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/store/pgstore"
 	"github.com/holdfast/holdfast/internal/store/sqlitestore"
+	"github.com/holdfast/holdfast/internal/store/sqlstore"
 	"github.com/holdfast/holdfast/internal/vault"
 )
 
@@ -63,6 +64,7 @@ type App struct {
 	cfg       Config
 	log       *slog.Logger
 	Store     store.Store
+	db        *sqlstore.Store
 	Blobs     blob.Store
 	Audit     *auditlog.Log
 	Processor *processor.Processor
@@ -119,7 +121,18 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		a.Store.Close()
 		return nil, fmt.Errorf("server: signer: %w", err)
 	}
-	a.Audit = &auditlog.Log{Store: a.Store, Signer: signer}
+	a.db = a.Store.(*sqlstore.Store)
+	a.Audit = &auditlog.Log{Store: a.Store, Signer: signer, Keys: a.db}
+	// Every replica signs with the log's one key: a foreign or retired key
+	// refuses to start, naming both fingerprints.
+	if err := a.Audit.ClaimKey(ctx, a.db, cfg.Clock.Now()); err != nil {
+		a.Store.Close()
+		var fe *auditlog.ForeignKeyError
+		if errors.As(err, &fe) {
+			return nil, &ConfigError{Msg: err.Error()}
+		}
+		return nil, err
+	}
 	if err := a.bootstrapToken(ctx); err != nil {
 		a.Store.Close()
 		return nil, err
@@ -157,7 +170,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	return a, nil
 }
 
-func openStore(ctx context.Context, cfg Config) (store.Store, error) {
+func openStore(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 	u := cfg.DatabaseURL
 	switch {
 	case u == "":

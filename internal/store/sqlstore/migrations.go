@@ -186,6 +186,16 @@ DROP INDEX holds_case_id;
 CREATE INDEX holds_case_id_id ON holds (case_id, id);
 CREATE INDEX holds_include_future ON holds (include_future, released_at);
 CREATE INDEX export_items_recording ON export_items (job_id, recording_id)`,
+	// 6: the registry of audit signing keys (one current, the rest retired
+	// by rotation).
+	`
+CREATE TABLE signing_keys (
+	fingerprint TEXT PRIMARY KEY,
+	public_key TEXT NOT NULL,
+	origin TEXT NOT NULL,
+	added_at BIGINT NOT NULL,
+	retired_at BIGINT
+)`,
 }
 
 // labelsMigration is the schema version that creates recording_labels.
