@@ -59,6 +59,7 @@ func newRootCommand(e *env) *cobra.Command {
 		newVerifyCommand(e),
 		newExportCommand(e),
 		newDemoCommand(e),
+		newImportCommand(e),
 	)
 	return root
 }
