@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -21,14 +22,62 @@ func HashSecret(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// authenticate resolves the bearer token of r.
-func (s *Server) authenticate(r *http.Request) (vault.Token, *Problem) {
+// sessionKey carries the secret hash of a console session's token in a
+// request the console hands to the API in-process.
+type sessionKey struct{}
+
+// WithSession returns ctx carrying secretHash (see [HashSecret]) as the
+// credential of an in-process request from the console. The API then
+// resolves and checks the token exactly as for a bearer token, so a
+// revoked token ends the session at once.
+func WithSession(ctx context.Context, secretHash string) context.Context {
+	return context.WithValue(ctx, sessionKey{}, secretHash)
+}
+
+// mediaRoute is the one route that also accepts the console's session
+// cookie, so that an <audio> element can play a recording. It is a GET:
+// a cross-site page can make the browser fetch it, but never read it, and
+// SameSite=Strict keeps the cookie off cross-site requests anyway.
+const mediaRoute = "GET /api/v2/recordings/{id}/media"
+
+// credential returns the secret hash r authenticates with: an in-process
+// console request's session, the bearer token, or (on mediaRoute only)
+// the console's session cookie.
+func (s *Server) credential(r *http.Request) (string, *Problem) {
+	if hash, ok := r.Context().Value(sessionKey{}).(string); ok && hash != "" {
+		return hash, nil
+	}
 	h := r.Header.Get("Authorization")
+	if h == "" && r.Pattern == mediaRoute && s.cfg.Session != nil {
+		if hash, ok := s.cfg.Session(r); ok {
+			return hash, nil
+		}
+	}
 	scheme, secret, ok := strings.Cut(h, " ")
 	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
-		return vault.Token{}, newProblem(http.StatusUnauthorized, "unauthenticated", "send a token as \"Authorization: Bearer <token>\"")
+		return "", newProblem(http.StatusUnauthorized, "unauthenticated", "send a token as \"Authorization: Bearer <token>\"")
 	}
-	tok, err := s.cfg.Store.TokenBySecretHash(r.Context(), HashSecret(strings.TrimSpace(secret)))
+	return HashSecret(strings.TrimSpace(secret)), nil
+}
+
+// Authenticate resolves the token of r exactly as every API route does
+// (see [WithSession]); the console uses it to decide what to offer. The
+// error is a *Problem (401 or 503).
+func (s *Server) Authenticate(r *http.Request) (vault.Token, error) {
+	tok, p := s.authenticate(r)
+	if p != nil {
+		return vault.Token{}, p
+	}
+	return tok, nil
+}
+
+// authenticate resolves the token of r.
+func (s *Server) authenticate(r *http.Request) (vault.Token, *Problem) {
+	hash, p := s.credential(r)
+	if p != nil {
+		return vault.Token{}, p
+	}
+	tok, err := s.cfg.Store.TokenBySecretHash(r.Context(), hash)
 	if errors.Is(err, vault.ErrNotFound) {
 		return vault.Token{}, newProblem(http.StatusUnauthorized, "unauthenticated", "the token is not known to this server")
 	}

@@ -59,6 +59,10 @@ type Config struct {
 	// AuditStatus reports the result of the startup audit self-check for
 	// /readyz; nil means healthy.
 	AuditStatus func() error
+	// Session, if set, resolves the console's session cookie of r to its
+	// token's secret hash; only the media route accepts it (see
+	// mediaRoute).
+	Session func(r *http.Request) (secretHash string, ok bool)
 }
 
 // Server is the HTTP API. It is safe for concurrent use.
@@ -103,6 +107,10 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// Wrap applies the API's middleware (request id, panic recovery, metrics)
+// to h, so that the console's pages are measured like API routes.
+func (s *Server) Wrap(h http.Handler) http.Handler { return s.withRequest(h) }
+
 // Handler returns the root handler with all middleware applied.
 func (s *Server) Handler() http.Handler {
 	return s.withRequest(s.mux)
@@ -138,7 +146,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v2/recordings", routeOpts{perms: []vault.Permission{vault.PermRecordingIngest}}, s.ingest)
 	s.handle("GET /api/v2/recordings", view, s.listRecordings)
 	s.handle("GET /api/v2/recordings/{id}", view, s.getRecording)
-	s.handle("GET /api/v2/recordings/{id}/media", view, s.getMedia)
+	s.handle("GET /api/v2/recordings/{id}/media", view, s.getMedia) // = mediaRoute
 	s.handle("DELETE /api/v2/recordings/{id}", routeOpts{perms: []vault.Permission{vault.PermRecordingDelete}}, s.deleteRecording)
 
 	s.handle("POST /api/v2/recordings/legalholds", routeOpts{anyOf: []vault.Permission{vault.PermExportLegalHold, vault.PermLegalHoldRelease}}, decided(s, decodeRecordingHolds, s.applyRecordingHolds))

@@ -27,6 +27,7 @@ import (
 	"github.com/holdfast/holdfast/internal/blob/fsblob"
 	"github.com/holdfast/holdfast/internal/blob/s3blob"
 	"github.com/holdfast/holdfast/internal/blobgc"
+	"github.com/holdfast/holdfast/internal/console"
 	"github.com/holdfast/holdfast/internal/export"
 	"github.com/holdfast/holdfast/internal/faults"
 	"github.com/holdfast/holdfast/internal/httpapi"
@@ -70,6 +71,11 @@ type App struct {
 	Processor *processor.Processor
 	Exports   *export.Engine
 	API       *httpapi.Server
+	// Console is the web console at /; Sessions are its sign-ins.
+	Console  *console.Console
+	Sessions *console.Sessions
+	// Handler serves the API and the console.
+	Handler http.Handler
 	// BootstrapSecret is the admin token created at first start, if this
 	// start created one ("" otherwise).
 	BootstrapSecret string
@@ -160,13 +166,28 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	dest := export.FilesystemDestination{Root: filepath.Join(cfg.DataDir, "exports")}
 	a.Exports = export.New(export.Config{Store: a.Store, Blobs: a.Blobs, Audit: a.Audit, Dest: dest, Clock: cfg.Clock, Logger: cfg.Logger,
 		Owner: vault.NewID("engine", cfg.Clock.Now()), Yield: a.yieldToAPI})
+	a.Sessions = console.NewSessions(cfg.Clock)
 	a.API = httpapi.New(httpapi.Config{
+		Session:      a.Sessions.SecretHash,
 		ExportNotify: a.Exports.Notify, PackageDir: dest.Local,
 		Store: a.Store, Blobs: a.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, Processor: a.Processor,
 		Audit: a.Audit, Faults: injector, MaxUploadBytes: cfg.MaxUploadBytes,
 		RateLimit: rateLimit(cfg.RateLimit), RateBurst: cfg.RateBurst,
 		AuditStatus: func() error { a.auditMu.Lock(); defer a.auditMu.Unlock(); return a.auditErr },
 	})
+	c, err := console.New(console.Config{API: a.API, Sessions: a.Sessions, Counts: a.Store, Audit: a.Audit, Clock: cfg.Clock, Logger: cfg.Logger})
+	if err != nil {
+		a.Store.Close()
+		return nil, err
+	}
+	a.Console = c
+	mux := http.NewServeMux()
+	mux.Handle("/", a.API.Handler())
+	consoleHandler := a.API.Wrap(c.Handler())
+	for _, p := range console.Patterns {
+		mux.Handle(p, consoleHandler)
+	}
+	a.Handler = mux
 	return a, nil
 }
 
@@ -307,7 +328,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		defer wg.Done()
 		a.checkpointLoop(ctx)
 	}()
-	srv := &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("listening on " + ln.Addr().String())

@@ -65,6 +65,9 @@ type Store interface {
 	BlobReferenced(ctx context.Context, sha256 string) (bool, error)
 	// CountRecordingsByStatus returns how many recordings are in each status.
 	CountRecordingsByStatus(ctx context.Context) (map[vault.Status]int, error)
+	// CountActive counts active holds and unfinished export jobs, for the
+	// console's Overview.
+	CountActive(ctx context.Context) (ActiveCounts, error)
 
 	// ApplyRecordingHolds places holds on listed recordings atomically (or
 	// releases them, for entries with Release set).
@@ -117,6 +120,15 @@ type Store interface {
 	LatestCheckpoint(ctx context.Context) (size int64, signed []byte, err error)
 
 	ExportStore
+}
+
+// ActiveCounts are the figures of [Store.CountActive].
+type ActiveCounts struct {
+	// Holds is the number of holds not released.
+	Holds int
+	// Exports is the number of export jobs queued, running or waiting for
+	// recordings.
+	Exports int
 }
 
 // AuditEvent is what a change wants recorded; the store assigns the index.

@@ -71,6 +71,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConcurrentIncludeFuture", testConcurrentIncludeFuture},
 		{"ConcurrentHoldAndDelete", testConcurrentHoldAndDelete},
 		{"Exports", testExports},
+		{"CountActive", testCountActive},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
