@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"slices"
@@ -221,4 +222,23 @@ func (w *subtreeWalker) store(level int, index int64, h tlog.Hash) {
 	if _, ok := w.keep[id]; ok {
 		w.keep[id] = h
 	}
+}
+
+// SetRecord is what an audit entry says about a recording set.
+type SetRecord struct {
+	Count int64  `json:"recording_count"`
+	Root  string `json:"recordings_root"`
+}
+
+// EntrySet reads recording_count and recordings_root from an audit
+// entry's data; ok is false if the entry records no set.
+func EntrySet(e Entry) (SetRecord, bool) {
+	var r struct {
+		Count *int64 `json:"recording_count"`
+		Root  string `json:"recordings_root"`
+	}
+	if json.Unmarshal(e.Data, &r) != nil || r.Count == nil || r.Root == "" {
+		return SetRecord{}, false
+	}
+	return SetRecord{Count: *r.Count, Root: r.Root}, true
 }

@@ -129,3 +129,20 @@ func TestProveSetNamesMissing(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseSetRoot checks that ParseSetRoot accepts exactly the 64
+// lowercase hex digits FormatSetRoot makes, and round-trips them.
+func FuzzParseSetRoot(f *testing.F) {
+	f.Add(FormatSetRoot(EmptyRoot()))
+	f.Add("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855")
+	f.Add("zz")
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := ParseSetRoot(s)
+		if err != nil {
+			return
+		}
+		if FormatSetRoot(h) != s {
+			t.Fatalf("ParseSetRoot(%q) accepted a form FormatSetRoot does not make (%s)", s, FormatSetRoot(h))
+		}
+	})
+}

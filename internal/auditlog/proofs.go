@@ -2,7 +2,6 @@ package auditlog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -47,25 +46,6 @@ func (l *Log) ProveEntry(ctx context.Context, index, size int64) (EntryProof, er
 	return EntryProof{Entry: recs[0].Entry, LeafHash: recs[0].LeafHash, Size: size, Root: root, Proof: proof}, nil
 }
 
-// SetRecord is what an audit entry says about a recording set.
-type SetRecord struct {
-	Count int64  `json:"recording_count"`
-	Root  string `json:"recordings_root"`
-}
-
-// ReadSetRecord reads recording_count and recordings_root from an audit
-// entry's data; ok is false if the entry records no set.
-func ReadSetRecord(e audit.Entry) (SetRecord, bool) {
-	var r struct {
-		Count *int64 `json:"recording_count"`
-		Root  string `json:"recordings_root"`
-	}
-	if json.Unmarshal(e.Data, &r) != nil || r.Count == nil || r.Root == "" {
-		return SetRecord{}, false
-	}
-	return SetRecord{Count: *r.Count, Root: r.Root}, true
-}
-
 // MemberProof is the proof that one recording is in the set an audit
 // entry recorded.
 type MemberProof struct {
@@ -95,7 +75,7 @@ func (l *Log) ProveMembers(ctx context.Context, set store.RecordingSet, ids []st
 	if len(recs) != 1 || recs[0].Entry.Index != set.EntryIndex {
 		return nil, fmt.Errorf("auditlog: prove set members: entry %d is missing", set.EntryIndex)
 	}
-	rec, ok := ReadSetRecord(recs[0].Entry)
+	rec, ok := audit.EntrySet(recs[0].Entry)
 	n, root := int64(0), audit.EmptyRoot()
 	for _, p := range proofs {
 		n, root = p.TreeSize, p.Root

@@ -63,6 +63,22 @@ type Recording struct {
 	ExportedSHA256 string `json:"exported_sha256"`
 	ExportedSHA512 string `json:"exported_sha512"`
 	MetadataPath   string `json:"metadata_path"`
+	// SetProofs prove the recording is in recording sets that audit
+	// entries of the report record and that are not the package's own list
+	// of recordings (such as a case hold over many more recordings). A set
+	// equal to the package's list needs none: the verifier recomputes its
+	// root from index.csv and the failures.
+	SetProofs []SetProof `json:"set_proofs,omitempty"`
+}
+
+// SetProof is the RFC 6962 inclusion proof (hex hashes, leaf up) of a
+// recording id at LeafIndex in the set of TreeSize ids, sorted bytewise,
+// whose recordings_root audit entry EntryIndex records.
+type SetProof struct {
+	EntryIndex int64    `json:"entry_index"`
+	LeafIndex  int64    `json:"leaf_index"`
+	TreeSize   int64    `json:"tree_size"`
+	Proof      []string `json:"proof"`
 }
 
 // Audit carries the signed checkpoint and the proved entries.
@@ -73,9 +89,17 @@ type Audit struct {
 	Entries    []ProvedEntry `json:"entries"`
 }
 
+// Roles of proved audit entries: the hold the export placed, the export
+// itself, and a hold of the case an export selected by filter.case_id.
+const (
+	RoleHold     = "hold"
+	RoleExport   = "export"
+	RoleCaseHold = "case_hold"
+)
+
 // ProvedEntry is an audit entry with its inclusion proof at TreeSize.
 type ProvedEntry struct {
-	Role      string      `json:"role"` // "hold" or "export"
+	Role      string      `json:"role"` // "hold", "export" or "case_hold"
 	Entry     audit.Entry `json:"entry"`
 	LeafHash  string      `json:"leaf_hash"`
 	Inclusion []string    `json:"inclusion_proof"`

@@ -93,7 +93,8 @@ func Verify(dir string, pinned ed25519.PublicKey) Result {
 	res.Fingerprint = audit.Fingerprint(key)
 	checkSignature(dir, key, &res)
 	checkRecordings(dir, &rep, &res)
-	checkAudit(&rep, key, &res)
+	proved := checkAudit(&rep, key, &res)
+	checkSets(dir, &rep, proved, &res)
 	return res
 }
 
@@ -144,11 +145,14 @@ func checkRecordings(dir string, rep *Report, res *Result) {
 	res.Recordings = len(rep.Recordings)
 }
 
-func checkAudit(rep *Report, key ed25519.PublicKey, res *Result) {
+// checkAudit checks the checkpoint and every proved entry, and returns
+// the entries proved to be in the signed log, by index.
+func checkAudit(rep *Report, key ed25519.PublicKey, res *Result) map[int64]ProvedEntry {
+	proved := map[int64]ProvedEntry{}
 	cp, err := audit.OpenCheckpoint([]byte(rep.Audit.Checkpoint), audit.DefaultOrigin(key), key)
 	if err != nil {
 		res.add(Path, "audit.checkpoint does not verify with key %s: %v", audit.Fingerprint(key), err)
-		return
+		return proved
 	}
 	if cp.Size != rep.Audit.TreeSize || audit.FormatHash(cp.Root) != rep.Audit.RootHash {
 		res.add(Path, "audit.tree_size/root_hash (%d, %s) differ from the signed checkpoint (%d, %s)", rep.Audit.TreeSize, rep.Audit.RootHash, cp.Size, audit.FormatHash(cp.Root))
@@ -181,8 +185,18 @@ func checkAudit(rep *Report, key ed25519.PublicKey, res *Result) {
 		}
 		if err := audit.CheckInclusion(proof, cp.Size, cp.Root, pe.Entry.Index, leaf); err != nil {
 			res.add(Path, "audit entry %d (%s) is not proved to be in the signed log: %v", pe.Entry.Index, pe.Role, err)
+		} else {
+			proved[pe.Entry.Index] = pe
 		}
 		switch pe.Role {
+		case RoleCaseHold:
+			var d struct {
+				CaseID string `json:"case_id"`
+			}
+			_ = json.Unmarshal(pe.Entry.Data, &d)
+			if (pe.Entry.Type != "hold.applied" && pe.Entry.Type != "hold.extended") || d.CaseID == "" || d.CaseID != rep.Job.Filter.CaseID {
+				res.add(Path, "the case hold audit entry %d is %s of case %q, not a hold of the exported case %q", pe.Entry.Index, pe.Entry.Type, d.CaseID, rep.Job.Filter.CaseID)
+			}
 		case "export":
 			if pe.Entry.Type != "export.created" || pe.Entry.Subject != rep.Job.ID {
 				res.add(Path, "the export audit entry %d is %s of %s, not export.created of job %s", pe.Entry.Index, pe.Entry.Type, pe.Entry.Subject, rep.Job.ID)
@@ -199,4 +213,5 @@ func checkAudit(rep *Report, key ed25519.PublicKey, res *Result) {
 	if rep.HoldID != "" && !roles["hold"] {
 		res.add(Path, "names hold %s but has no proved hold.applied audit entry", rep.HoldID)
 	}
+	return proved
 }

@@ -2,10 +2,8 @@ package export
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/holdfast/holdfast/internal/audit"
+	"github.com/holdfast/holdfast/internal/auditlog"
 	"github.com/holdfast/holdfast/internal/bag"
 	"github.com/holdfast/holdfast/internal/custody"
 	"github.com/holdfast/holdfast/internal/store"
@@ -69,8 +68,12 @@ func (e *Engine) seal(ctx context.Context, w store.ExportWork, dir string, log *
 	if err != nil {
 		return err
 	}
+	proofs, err := e.setProofs(ctx, w, &rep, rep.Audit.TreeSize)
+	if err != nil {
+		return err
+	}
 	if _, err := streamFile(ctx, dir, custody.Path, func(out io.Writer) error {
-		return writeCustodyJSON(out, rep, e.custodyRecordings(ctx, w.Job.ID, n.exported), e.custodyFailures(ctx, w.Job.ID, n.failed))
+		return custody.Write(out, rep, e.custodyRecordings(ctx, w.Job.ID, n.exported, proofs), e.custodyFailures(ctx, w.Job.ID, n.failed))
 	}); err != nil {
 		return err
 	}
@@ -197,7 +200,7 @@ var errItemsChanged = errors.New("export: the job's items changed while it was b
 
 // custodyRecordings yields the custody entry of each exported item; want
 // is how many the first pass counted.
-func (e *Engine) custodyRecordings(ctx context.Context, jobID string, want int) iter.Seq2[custody.Recording, error] {
+func (e *Engine) custodyRecordings(ctx context.Context, jobID string, want int, proofs map[string][]custody.SetProof) iter.Seq2[custody.Recording, error] {
 	return func(yield func(custody.Recording, error) bool) {
 		got := 0
 		for it, err := range e.items(ctx, jobID) {
@@ -210,7 +213,7 @@ func (e *Engine) custodyRecordings(ctx context.Context, jobID string, want int) 
 			}
 			got++
 			if !yield(custody.Recording{RecordingID: it.RecordingID, Path: it.Path, SizeBytes: it.Digests.Size, IngestSHA256: it.IngestSHA256,
-				ExportedSHA256: it.Digests.SHA256, ExportedSHA512: it.Digests.SHA512, MetadataPath: it.MetaPath}, nil) {
+				ExportedSHA256: it.Digests.SHA256, ExportedSHA512: it.Digests.SHA512, MetadataPath: it.MetaPath, SetProofs: proofs[it.RecordingID]}, nil) {
 				return
 			}
 		}
@@ -300,88 +303,6 @@ func streamFile(ctx context.Context, dir, rel string, fill func(io.Writer) error
 	return d, nil
 }
 
-// Top-level keys of the custody report whose arrays writeCustodyJSON
-// streams. MarshalIndent puts a top-level key alone on a line after
-// exactly two spaces; nested keys are indented further.
-const (
-	custodyRecordingsKey = "\n  \"recordings\": "
-	custodyFailuresKey   = "\n  \"failures\": "
-)
-
-// writeCustodyJSON writes the custody report rep (whose Recordings and
-// Failures are ignored) with recordings and failures as its arrays,
-// element by element, so the report is never whole in memory. The output
-// is byte for byte json.MarshalIndent(report, "", "  ") plus a newline.
-func writeCustodyJSON(out io.Writer, rep custody.Report, recordings iter.Seq2[custody.Recording, error], failures iter.Seq2[vault.ExportFailure, error]) error {
-	rep.Recordings, rep.Failures = nil, nil
-	fixed, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	head, rest, ok1 := bytes.Cut(fixed, []byte(custodyRecordingsKey+"null"))
-	mid, tail, ok2 := bytes.Cut(rest, []byte(custodyFailuresKey+"null"))
-	if !ok1 || !ok2 {
-		return errors.New("export: custody report does not have top-level recordings and failures arrays")
-	}
-	for _, part := range []struct {
-		before []byte
-		key    string
-		array  func() error
-	}{
-		{head, custodyRecordingsKey, func() error { return writeJSONArray(out, recordings) }},
-		{mid, custodyFailuresKey, func() error { return writeJSONArray(out, failures) }},
-	} {
-		if _, err := out.Write(part.before); err != nil {
-			return err
-		}
-		if _, err := io.WriteString(out, part.key); err != nil {
-			return err
-		}
-		if err := part.array(); err != nil {
-			return err
-		}
-	}
-	if _, err := out.Write(tail); err != nil {
-		return err
-	}
-	_, err = io.WriteString(out, "\n")
-	return err
-}
-
-// writeJSONArray writes the values of seq as the value of a top-level key
-// of an object being indented with two spaces, exactly as
-// json.MarshalIndent lays out a slice there.
-func writeJSONArray[T any](out io.Writer, seq iter.Seq2[T, error]) error {
-	const elemIndent = "    "
-	n := 0
-	for v, err := range seq {
-		if err != nil {
-			return err
-		}
-		b, err := json.MarshalIndent(v, elemIndent, "  ")
-		if err != nil {
-			return err
-		}
-		sep := ",\n" + elemIndent
-		if n == 0 {
-			sep = "[\n" + elemIndent
-		}
-		if _, err := io.WriteString(out, sep); err != nil {
-			return err
-		}
-		if _, err := out.Write(b); err != nil {
-			return err
-		}
-		n++
-	}
-	end := "\n  ]"
-	if n == 0 {
-		end = "[]"
-	}
-	_, err := io.WriteString(out, end)
-	return err
-}
-
 // custodyReport builds the fixed part of custody.json, without recordings
 // and failures: a fresh signed checkpoint and inclusion proofs of the
 // hold's and the export's audit entries.
@@ -406,7 +327,7 @@ func (e *Engine) custodyReport(ctx context.Context, w store.ExportWork) (custody
 	for _, p := range []struct {
 		role  string
 		index int64
-	}{{"hold", w.HoldAuditIndex}, {"export", w.ExportAuditIndex}} {
+	}{{custody.RoleHold, w.HoldAuditIndex}, {custody.RoleExport, w.ExportAuditIndex}} {
 		if p.index < 0 {
 			continue
 		}
@@ -414,11 +335,17 @@ func (e *Engine) custodyReport(ctx context.Context, w store.ExportWork) (custody
 		if err != nil {
 			return custody.Report{}, fmt.Errorf("export: audit entry of the %s: %w", p.role, err)
 		}
-		hashes := make([]string, len(ep.Proof))
-		for i, h := range ep.Proof {
-			hashes[i] = audit.FormatHash(h)
-		}
-		rep.Audit.Entries = append(rep.Audit.Entries, custody.ProvedEntry{Role: p.role, Entry: ep.Entry, LeafHash: audit.FormatHash(ep.LeafHash), Inclusion: hashes})
+		rep.Audit.Entries = append(rep.Audit.Entries, provedEntry(p.role, ep))
 	}
 	return rep, nil
+}
+
+// provedEntry is an audit entry with its inclusion proof as the custody
+// report carries it.
+func provedEntry(role string, ep auditlog.EntryProof) custody.ProvedEntry {
+	hashes := make([]string, len(ep.Proof))
+	for i, h := range ep.Proof {
+		hashes[i] = audit.FormatHash(h)
+	}
+	return custody.ProvedEntry{Role: role, Entry: ep.Entry, LeafHash: audit.FormatHash(ep.LeafHash), Inclusion: hashes}
 }
