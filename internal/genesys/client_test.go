@@ -57,6 +57,26 @@ func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 	}
 }
 
+// TestRevokedTokenReplaced: a 401 on a token the client still believed
+// valid makes it ask for a new token once and retry.
+func TestRevokedTokenReplaced(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC()
+	srv, convs := fake(t, genesystest.Options{}, genesystest.GenerateOptions{Conversations: 1, Start: now.Add(-time.Hour), End: now, Seed: 7})
+	c := newClient(t, srv.URL)
+	ctx := context.Background()
+	if _, err := c.RecordingMetadata(ctx, convs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	srv.RevokeTokens()
+	if meta, err := c.RecordingMetadata(ctx, convs[0].ID); err != nil || len(meta) != 1 {
+		t.Fatalf("after revocation: %v, %v", meta, err)
+	}
+	if st := srv.Stats(); st.TokensIssued != 2 || st.UnauthorizedAPICalls != 1 {
+		t.Fatalf("tokens issued %d, refused calls %d; want 2, 1", st.TokensIssued, st.UnauthorizedAPICalls)
+	}
+}
+
 func TestBadCredentialsRefused(t *testing.T) {
 	t.Parallel()
 	srv, _ := fake(t, genesystest.Options{}, genesystest.GenerateOptions{})

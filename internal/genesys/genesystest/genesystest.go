@@ -221,6 +221,17 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
+// RevokeTokens invalidates every issued token at once, as an
+// administrator revoking the OAuth client's sessions would; the next API
+// call with one answers 401.
+func (s *Server) RevokeTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tok := range s.tokens {
+		delete(s.tokens, tok)
+	}
+}
+
 // Protected returns the protected conversation ids, sorted.
 func (s *Server) Protected() []string {
 	s.mu.Lock()
