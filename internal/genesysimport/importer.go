@@ -126,6 +126,11 @@ type importer struct {
 	cfg   Config
 	st    *state
 	spool string
+	// run makes idempotency keys unique to this run: within it, the SDK's
+	// retries of one upload are one ingest; across runs, presence by
+	// label decides (a key reused after the recording was deleted would
+	// replay the old answer instead of importing it again).
+	run string
 
 	mu    sync.Mutex
 	sum   Summary
@@ -168,7 +173,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	im := &importer{cfg: cfg, st: st, spool: cfg.StatePath + ".spool"}
+	im := &importer{cfg: cfg, st: st, spool: cfg.StatePath + ".spool", run: client.NewIdempotencyKey()}
 	im.sum.Failed = []Failure{}
 	if err := os.RemoveAll(im.spool); err != nil {
 		return Summary{}, fmt.Errorf("genesysimport: clear spool: %w", err)
@@ -374,7 +379,7 @@ func (im *importer) ingest(ctx context.Context, c candidate, path, contentType, 
 		Metadata:       meta,
 		MediaName:      safeName(c.id) + extFor(contentType),
 		Media:          func() (io.ReadCloser, error) { return os.Open(path) },
-		IdempotencyKey: "genesys-import-" + safeName(c.id),
+		IdempotencyKey: "genesys-" + safeName(c.id) + "-" + safeName(im.run),
 	})
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
