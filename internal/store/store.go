@@ -36,8 +36,20 @@ type Store interface {
 
 	// CreateToken stores a new token (by the hash of its secret).
 	CreateToken(ctx context.Context, p CreateTokenParams) (vault.Token, error)
-	// TokenBySecretHash finds the token whose secret hashes to hash.
+	// TokenBySecretHash finds the token whose secret hashes to hash,
+	// revoked or not (RevokedAt tells); vault.ErrNotFound if none does.
 	TokenBySecretHash(ctx context.Context, hash string) (vault.Token, error)
+	// ListTokens returns one page of tokens in id order, revoked ones
+	// included, and the cursor of the next page ("" on the last).
+	ListTokens(ctx context.Context, p ListTokensParams) ([]vault.Token, string, error)
+	// RevokeToken revokes a token at once and audits it (token.revoked).
+	// Revoking a token that is already revoked changes nothing and returns
+	// it as it is; an unknown id is vault.ErrNotFound.
+	RevokeToken(ctx context.Context, p RevokeTokenParams) (vault.Token, error)
+	// TouchToken sets a token's last_used_at to p.Now unless it is already
+	// later than p.Now minus p.Interval, so a busy token costs at most one
+	// write per interval. It is not audited: use is not a state change.
+	TouchToken(ctx context.Context, p TouchTokenParams) error
 	// CountTokens returns how many tokens exist.
 	CountTokens(ctx context.Context) (int, error)
 
@@ -155,6 +167,26 @@ type CreateTokenParams struct {
 	SecretHash  string
 	Actor       string
 	Now         time.Time
+}
+
+// ListTokensParams page [Store.ListTokens].
+type ListTokensParams struct {
+	Limit  int
+	Cursor string // the last id of the previous page
+}
+
+// RevokeTokenParams are the inputs of [Store.RevokeToken].
+type RevokeTokenParams struct {
+	ID    string
+	Actor string
+	Now   time.Time
+}
+
+// TouchTokenParams are the inputs of [Store.TouchToken].
+type TouchTokenParams struct {
+	ID       string
+	Now      time.Time
+	Interval time.Duration
 }
 
 // IdempotencyKey names one Idempotency-Key of one token on one route.

@@ -1,5 +1,7 @@
 package vault
 
+import "time"
+
 // Permission is a capability a token carries.
 type Permission string
 
@@ -32,11 +34,18 @@ func ValidPermission(s string) bool {
 }
 
 // Token is an API token as stored: only the hash of its secret is kept.
+// A revoked token is kept (so the audit log's actors stay resolvable) but
+// never authenticates again.
 type Token struct {
 	ID          string       `json:"id"`
 	Name        string       `json:"name"`
 	Permissions []Permission `json:"permissions"`
 	CreatedAt   string       `json:"created_at,omitempty"`
+	// LastUsedAt is when the token last authenticated a request, to within
+	// the store's touch interval (about a minute); nil if never.
+	LastUsedAt *time.Time `json:"last_used_at"`
+	// RevokedAt is when the token was revoked; nil while it is valid.
+	RevokedAt *time.Time `json:"revoked_at"`
 }
 
 // Missing returns the permissions of need that the token lacks. A token

@@ -196,6 +196,10 @@ CREATE TABLE signing_keys (
 	added_at BIGINT NOT NULL,
 	retired_at BIGINT
 )`,
+	// 7: token revocation and last use.
+	`
+ALTER TABLE tokens ADD COLUMN last_used_at BIGINT;
+ALTER TABLE tokens ADD COLUMN revoked_at BIGINT`,
 }
 
 // labelsMigration is the schema version that creates recording_labels.

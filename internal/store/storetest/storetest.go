@@ -47,6 +47,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}{
 		{"Ping", testPing},
 		{"Tokens", testTokens},
+		{"TokenRevocation", testTokenRevocation},
+		{"TokenTouch", testTokenTouch},
+		{"ListTokensPagination", testListTokensPagination},
 		{"NotFound", testNotFound},
 		{"RecordingRoundTrip", testRecordingRoundTrip},
 		{"ListRecordingsFilters", testListRecordingsFilters},
@@ -310,6 +313,10 @@ func testNotFound(t *testing.T, s store.Store) {
 			return err
 		}},
 		{"TokenBySecretHash", func() error { _, err := s.TokenBySecretHash(ctx, "nope"); return err }},
+		{"RevokeToken", func() error {
+			_, err := s.RevokeToken(ctx, store.RevokeTokenParams{ID: newID("tok"), Actor: "tok_a", Now: at(time.Hour)})
+			return err
+		}},
 		{"LatestCheckpoint", func() error { _, _, err := s.LatestCheckpoint(ctx); return err }},
 	}
 	for _, tt := range tests {
