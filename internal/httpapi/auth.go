@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
 )
 
@@ -85,7 +86,27 @@ func (s *Server) authenticate(r *http.Request) (vault.Token, *Problem) {
 		s.log.Error("token lookup failed", "err", err)
 		return vault.Token{}, newProblem(http.StatusServiceUnavailable, "unavailable", "the token store is not answering; retry after the delay in Retry-After").withRetryAfter(5 * time.Second)
 	}
+	if tok.RevokedAt != nil {
+		return vault.Token{}, newProblem(http.StatusUnauthorized, "unauthenticated", "the token was revoked; ask an administrator for a new one")
+	}
+	s.touch(r, tok)
 	return tok, nil
+}
+
+// touchInterval bounds how often a token's last_used_at is written: a busy
+// token costs one small UPDATE a minute, not one per request.
+const touchInterval = time.Minute
+
+// touch records the token's use when the stored time is older than
+// touchInterval. A failure is logged, never fatal: it only loses a time.
+func (s *Server) touch(r *http.Request, tok vault.Token) {
+	now := s.now()
+	if tok.LastUsedAt != nil && now.Sub(*tok.LastUsedAt) < touchInterval {
+		return
+	}
+	if err := s.cfg.Store.TouchToken(r.Context(), store.TouchTokenParams{ID: tok.ID, Now: now, Interval: touchInterval}); err != nil {
+		s.log.Warn("recording a token's last use failed", "token", tok.ID, "request_id", requestID(r.Context()), "err", err)
+	}
 }
 
 // rateLimit applies the per-token rate limit.

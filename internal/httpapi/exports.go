@@ -157,7 +157,7 @@ func bagFiles(dir string) ([]string, error) {
 }
 
 // downloadPackage streams the bag as a tar whose top directory is the bag
-// name.
+// name. Each download is an audit entry naming the token.
 func (s *Server) downloadPackage(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
 	job, dir, err := s.packageDir(r)
 	if err != nil {
@@ -165,6 +165,9 @@ func (s *Server) downloadPackage(w http.ResponseWriter, r *http.Request, tok vau
 	}
 	files, err := bagFiles(dir)
 	if err != nil {
+		return err
+	}
+	if err := s.recordAccess(r, tok, auditPackageDownloaded, job.ID, map[string]any{"package": job.Package.Name}); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/x-tar")
@@ -277,9 +280,10 @@ func (s *Server) listPackageFiles(w http.ResponseWriter, r *http.Request, tok va
 }
 
 // getPackageFile serves one file of the bag with Range support. Only
-// paths that are files of the bag are served.
+// paths that are files of the bag are served, and each read is an audit
+// entry naming the token, the file and the range.
 func (s *Server) getPackageFile(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
-	_, dir, err := s.packageDir(r)
+	job, dir, err := s.packageDir(r)
 	if err != nil {
 		return err
 	}
@@ -304,6 +308,9 @@ func (s *Server) getPackageFile(w http.ResponseWriter, r *http.Request, tok vaul
 	}
 	if !st.Mode().IsRegular() {
 		return notFound
+	}
+	if err := s.recordAccess(r, tok, auditPackageFileDownload, job.ID, map[string]any{"package": job.Package.Name, "path": rel}); err != nil {
+		return err
 	}
 	if sum, ok := s.packageSums(dir)[rel]; ok {
 		if raw, err := hex.DecodeString(sum); err == nil && len(raw) == sha256.Size {

@@ -625,6 +625,8 @@ func TestOpenAPI(t *testing.T) {
 		t.Run("exports", func(t *testing.T) { t.Parallel(); testOAExports(t) })
 		t.Run("export without package", func(t *testing.T) { t.Parallel(); testOAExportWithoutPackage(t) })
 		t.Run("body rules", func(t *testing.T) { t.Parallel(); testOABodyRules(t) })
+		t.Run("tokens", func(t *testing.T) { t.Parallel(); testOATokens(t) })
+		t.Run("media reads audited", func(t *testing.T) { t.Parallel(); testOAMediaReadsAudited(t) })
 		for _, f := range []struct {
 			spec, code string
 			status     int
@@ -1436,6 +1438,7 @@ func testOAExports(t *testing.T) {
 	a.expect(t, oaGet(oaExports+"/"+jobID, viewer), 403, "permission_denied")
 
 	// The package as a tar.
+	auditStart := oaAuditSize(t, a)
 	pkg, _ := done["package"].(map[string]any)
 	pkgPath := oaExports + "/" + jobID + "/package"
 	if pkg["download_url"] != pkgPath || pkg["name"] != "LC-2024-010_"+jobID {
@@ -1493,6 +1496,7 @@ func testOAExports(t *testing.T) {
 	a.expect(t, oaGet(oaExports+"/exp_01JD0000000000000000000000/package/files/bagit.txt", exporter), 404, "not_found")
 	a.expect(t, oaGet(file, ""), 401, "unauthenticated")
 	a.expect(t, oaGet(file, viewer), 403, "permission_denied")
+	oaCheckPackageReadsAudited(t, a, auditStart, "exporter", jobID, rel)
 
 	// Cancel: a finished job stays as it is, and its hold stays.
 	del := func(id, token string) oaReq { return oaReq{method: "DELETE", path: oaExports + "/" + id, token: token} }

@@ -354,7 +354,8 @@ func matchEnum(v string, allowed []string) string {
 }
 
 // getMedia serves the recording's bytes with its SHA-256 as ETag and
-// Repr-Digest, and Range support.
+// Repr-Digest, and Range support. Each read is an audit entry naming the
+// token (and the range, if partial).
 func (s *Server) getMedia(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
 	rec, err := s.cfg.Store.GetRecording(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -368,6 +369,9 @@ func (s *Server) getMedia(w http.ResponseWriter, r *http.Request, tok vault.Toke
 		return err
 	}
 	defer obj.Close()
+	if err := s.recordAccess(r, tok, auditMediaRead, rec.ID, nil); err != nil {
+		return err
+	}
 	sum, _ := hex.DecodeString(rec.Content.SHA256)
 	w.Header().Set("ETag", `"`+rec.Content.SHA256+`"`)
 	w.Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")

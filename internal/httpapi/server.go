@@ -142,7 +142,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /openapi.yaml", s.openapiYAML)
 
 	view := routeOpts{perms: []vault.Permission{vault.PermRecordingView}}
-	s.handle("POST /api/v2/tokens", routeOpts{perms: []vault.Permission{vault.PermAdmin}}, s.createToken)
+	admin := routeOpts{perms: []vault.Permission{vault.PermAdmin}}
+	s.handle("POST /api/v2/tokens", admin, s.createToken)
+	s.handle("GET /api/v2/tokens", admin, s.listTokens)
+	s.handle("DELETE /api/v2/tokens/{id}", admin, s.revokeToken)
 	s.handle("POST /api/v2/recordings", routeOpts{perms: []vault.Permission{vault.PermRecordingIngest}}, s.ingest)
 	s.handle("GET /api/v2/recordings", view, s.listRecordings)
 	s.handle("GET /api/v2/recordings/{id}", view, s.getRecording)

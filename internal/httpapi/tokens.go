@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/holdfast/holdfast/internal/store"
@@ -77,4 +78,53 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, tok vault.T
 	}
 	writeJSON(w, http.StatusCreated, tokenCreated{Token: t, Secret: secret})
 	return nil
+}
+
+// listTokens handles GET /api/v2/tokens (admin): every token, revoked ones
+// included, without secrets, one page at a time.
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	var probs vault.Problems
+	limit, cursor := pageParams(r, &probs)
+	rejectUnknownQuery(r, &probs, "limit", "cursor")
+	if err := probs.Err(); err != nil {
+		return err
+	}
+	toks, next, err := s.cfg.Store.ListTokens(r.Context(), store.ListTokensParams{Limit: limit, Cursor: cursor})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listPage[vault.Token]{Items: toks, NextCursor: encodeCursor(next)})
+	return nil
+}
+
+// revokeToken handles DELETE /api/v2/tokens/{id} (admin). The revocation
+// is committed before the answer, and every request authenticates against
+// the database, so the token's very next request is a 401 on every
+// replica.
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
+	t, err := s.cfg.Store.RevokeToken(r.Context(), store.RevokeTokenParams{ID: r.PathValue("id"), Actor: tok.ID, Now: s.now()})
+	if err != nil {
+		return err
+	}
+	s.limMu.Lock()
+	delete(s.limiters, t.ID)
+	s.limMu.Unlock()
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+// rejectUnknownQuery adds a validation error for every query parameter
+// not in known: an ignored parameter would silently change what a caller
+// gets.
+func rejectUnknownQuery(r *http.Request, p *vault.Problems, known ...string) {
+	var names []string
+	for name := range r.URL.Query() {
+		if !slices.Contains(known, name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		p.Add("query."+name, "unknown_field", "is not a parameter of this endpoint; it takes "+strings.Join(known, ", "))
+	}
 }

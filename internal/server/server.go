@@ -234,8 +234,12 @@ func rateLimit(v float64) rate.Limit { return rate.Limit(v) }
 func (a *App) bootstrapToken(ctx context.Context) error {
 	now := a.cfg.Clock.Now()
 	if secret := a.cfg.BootstrapToken; secret != "" {
-		_, err := a.Store.TokenBySecretHash(ctx, httpapi.HashSecret(secret))
+		tok, err := a.Store.TokenBySecretHash(ctx, httpapi.HashSecret(secret))
 		if err == nil {
+			if tok.RevokedAt != nil {
+				// A revoked secret stays revoked; a new one makes a new admin token.
+				a.log.Warn("the bootstrap token was revoked and stays revoked; set HOLDFAST_BOOTSTRAP_TOKEN to a new secret to create a new admin token", "token", tok.ID)
+			}
 			return nil
 		}
 		if !errors.Is(err, vault.ErrNotFound) {
