@@ -23,6 +23,29 @@ func (c *Client) CreateToken(ctx context.Context, name string, perms []string) (
 	return t, err
 }
 
+// ListTokens fetches one page of tokens (admin), revoked ones included;
+// secrets are never listed.
+func (c *Client) ListTokens(ctx context.Context, cursor string, limit int) (Page[Token], error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var p Page[Token]
+	_, err := c.doJSON(ctx, request{method: http.MethodGet, path: "/api/v2/tokens", query: q}, &p)
+	return p, err
+}
+
+// RevokeToken revokes a token (admin) at once: its next request is 401.
+// Revoking a revoked token answers it unchanged.
+func (c *Client) RevokeToken(ctx context.Context, id string) (Token, error) {
+	var t Token
+	_, err := c.doJSON(ctx, request{method: http.MethodDelete, path: "/api/v2/tokens/" + url.PathEscape(id)}, &t)
+	return t, err
+}
+
 // IngestRequest is one upload. Media is opened again for every attempt,
 // so a retried upload sends the whole file again.
 type IngestRequest struct {

@@ -138,10 +138,17 @@ type RecordingHoldsResponse struct {
 
 // Token is an API token; Secret is only set when it was just created.
 type Token struct {
-	ID          string   `json:"id"`
-	Name        string   `json:"name"`
-	Permissions []string `json:"permissions"`
-	Secret      string   `json:"token,omitempty"`
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Permissions []string  `json:"permissions"`
+	CreatedAt   time.Time `json:"created_at"`
+	// LastUsedAt is when the token last authenticated a request, to within
+	// a minute; nil if never.
+	LastUsedAt *time.Time `json:"last_used_at"`
+	// RevokedAt is set once the token is revoked; it then authenticates
+	// nothing.
+	RevokedAt *time.Time `json:"revoked_at"`
+	Secret    string     `json:"token,omitempty"`
 }
 
 // AuditEntry is one audit log entry with the leaf hash the server stored.
