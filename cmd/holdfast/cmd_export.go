@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -207,7 +207,7 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 		return fmt.Errorf("export job %s ended %s without a package", job.ID, job.State)
 	}
 	bagDir := filepath.Join(o.out, job.Package.Name)
-	downloaded, skipped, err := downloadBag(ctx, c, job, bagDir)
+	downloaded, skipped, err := downloadBag(ctx, c, job, o.out)
 	if err != nil {
 		return err
 	}
@@ -287,29 +287,57 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// downloadBag fetches every file of the package into dir, one at a time.
-// A file already present with the right SHA-256 is kept; a partial
-// download (.part) is resumed with Range; every file is checked against
-// the SHA-256 the server lists for it (from the bag's manifests) before it
-// takes its final name.
-func downloadBag(ctx context.Context, c *client.Client, job client.ExportJob, dir string) (downloaded, skipped int, err error) {
+// downloadBag fetches every file of the package into the bag's directory
+// under out, one at a time. Whatever the server says, nothing is written
+// outside out: the bag name and every file path must be plain relative
+// names (no "..", absolute paths, backslashes, drive letters, NUL or
+// control characters), and every write goes through an [os.Root], which
+// also refuses symbolic links that lead out. A file already present with
+// the right SHA-256 is kept; a partial download (.part) is resumed with
+// Range; every file is checked against the SHA-256 the server lists for it
+// (from the bag's manifests) before it takes its final name, and a file
+// that grows past the size the server listed is cut off.
+func downloadBag(ctx context.Context, c *client.Client, job client.ExportJob, out string) (downloaded, skipped int, err error) {
+	if !safeBagName(job.Package.Name) {
+		return 0, 0, fmt.Errorf("the server named the package %q, which is not a plain directory name", job.Package.Name)
+	}
 	files, err := c.PackageFiles(ctx, job.ID)
 	if err != nil {
 		return 0, 0, err
 	}
 	for _, f := range files {
 		if !safeRel(f.Path) {
-			return downloaded, skipped, fmt.Errorf("the server listed an unsafe path %q in the package", f.Path)
+			return 0, 0, fmt.Errorf("the server listed an unsafe path %q in the package; nothing was downloaded", f.Path)
 		}
-		dst := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if sum, err := fileSHA256(dst); err == nil && sum == f.SHA256 {
+		if f.SizeBytes < 0 {
+			return 0, 0, fmt.Errorf("the server listed %q with a negative size %d", f.Path, f.SizeBytes)
+		}
+	}
+	outRoot, err := os.OpenRoot(out)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer outRoot.Close()
+	if err := outRoot.MkdirAll(job.Package.Name, 0o750); err != nil {
+		return 0, 0, fmt.Errorf("creating the bag directory in %s: %w", out, err)
+	}
+	root, err := outRoot.OpenRoot(job.Package.Name)
+	if err != nil {
+		return 0, 0, fmt.Errorf("opening the bag directory in %s: %w", out, err)
+	}
+	defer root.Close()
+	for _, f := range files {
+		dst := filepath.FromSlash(f.Path)
+		if sum, err := rootFileSHA256(root, dst); err == nil && sum == f.SHA256 {
 			skipped++
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-			return downloaded, skipped, err
+		if dir := filepath.Dir(dst); dir != "." {
+			if err := root.MkdirAll(dir, 0o750); err != nil {
+				return downloaded, skipped, fmt.Errorf("creating %s in the bag: %w", dir, err)
+			}
 		}
-		if err := downloadFile(ctx, c, job.ID, f, dst); err != nil {
+		if err := downloadFile(ctx, c, job.ID, f, root, dst); err != nil {
 			return downloaded, skipped, err
 		}
 		downloaded++
@@ -317,33 +345,75 @@ func downloadBag(ctx context.Context, c *client.Client, job client.ExportJob, di
 	return downloaded, skipped, nil
 }
 
+// bagNamePattern is what a holdfast bag name looks like
+// (<case_id or "export">_<job id>): one path element that cannot be ".",
+// "..", absolute, or carry a separator on any system.
+var bagNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
+
+func safeBagName(name string) bool { return bagNamePattern.MatchString(name) }
+
+// fileSegmentPattern is one element of a package file path. It admits the
+// names holdfast writes (data/recordings/<id>.<ext>, tag files) and
+// nothing that could climb, be absolute, or mean something else on
+// another system (":", "\", NUL, control characters, leading dots).
+var fileSegmentPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$`)
+
+// safeRel reports whether p is a plain relative slash path inside a bag.
 func safeRel(p string) bool {
-	return p != "" && !path.IsAbs(p) && path.Clean(p) == p && !strings.HasPrefix(p, "../") && p != ".." && !strings.Contains(p, `\`)
+	if p == "" || len(p) > 1024 {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if !fileSegmentPattern.MatchString(seg) || strings.HasSuffix(seg, ".part") {
+			return false
+		}
+	}
+	return true
 }
 
-func downloadFile(ctx context.Context, c *client.Client, jobID string, f client.PackageFile, dst string) error {
+// cappedWriter fails once more than n bytes are written, so a server
+// cannot fill the disk by sending more than the size it listed.
+type cappedWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *cappedWriter) Write(b []byte) (int, error) {
+	if int64(len(b)) > c.n {
+		return 0, fmt.Errorf("the server sent more bytes than the size it listed")
+	}
+	n, err := c.w.Write(b)
+	c.n -= int64(n)
+	return n, err
+}
+
+func downloadFile(ctx context.Context, c *client.Client, jobID string, f client.PackageFile, root *os.Root, dst string) error {
 	part := dst + ".part"
 	for attempt := 0; ; attempt++ {
-		out, err := os.OpenFile(part, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		out, err := root.OpenFile(part, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 		if err != nil {
 			return err
 		}
-		st, _ := out.Stat()
+		st, err := out.Stat()
+		if err != nil || !st.Mode().IsRegular() {
+			out.Close()
+			return fmt.Errorf("%s in the bag is not a regular file", part)
+		}
 		offset := st.Size()
 		if offset > f.SizeBytes {
 			out.Close()
-			os.Remove(part)
+			root.Remove(part)
 			continue
 		}
 		if offset < f.SizeBytes || f.SizeBytes == 0 {
-			_, err = c.DownloadPackageFile(ctx, jobID, f.Path, offset, out)
+			_, err = c.DownloadPackageFile(ctx, jobID, f.Path, offset, &cappedWriter{w: out, n: f.SizeBytes - offset})
 		}
 		if err == nil {
 			err = out.Sync()
 		}
 		out.Close()
 		if errors.Is(err, client.ErrRangeIgnored) {
-			os.Remove(part)
+			root.Remove(part)
 			continue
 		}
 		if err != nil {
@@ -352,23 +422,24 @@ func downloadFile(ctx context.Context, c *client.Client, jobID string, f client.
 			}
 			continue // resume from what arrived
 		}
-		sum, err := fileSHA256(part)
+		sum, err := rootFileSHA256(root, part)
 		if err != nil {
 			return err
 		}
 		if sum != f.SHA256 {
-			os.Remove(part)
+			root.Remove(part)
 			if attempt >= 5 {
 				return fmt.Errorf("downloaded %s hashes to %s, but the package lists %s", f.Path, sum, f.SHA256)
 			}
 			continue
 		}
-		return os.Rename(part, dst)
+		return root.Rename(part, dst)
 	}
 }
 
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
+// rootFileSHA256 hashes a file inside root.
+func rootFileSHA256(root *os.Root, name string) (string, error) {
+	f, err := root.Open(name)
 	if err != nil {
 		return "", err
 	}
