@@ -115,9 +115,6 @@ func TestKillMidUploadAndRestart(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !strings.Contains(srv.Log(), "resuming recordings left in processing") {
-		t.Fatalf("restart did not report resuming processing:\n%s", srv.Log())
-	}
 	out, err := exec.Command(testserver.Binary(t), "audit", "verify", "--server", srv.URL, "--token", testserver.AdminToken).CombinedOutput()
 	if err != nil {
 		t.Fatalf("audit verify after crash: %v\n%s", err, out)

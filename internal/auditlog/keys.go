@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/holdfast/holdfast/internal/audit"
+	"github.com/holdfast/holdfast/internal/jobs"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
 )
@@ -173,4 +174,31 @@ func (l *Log) Rotate(ctx context.Context, keys KeyRegistry, next ed25519.Private
 		return audit.Checkpoint{}, nil, fmt.Errorf("auditlog: rotate: %w", err)
 	}
 	return cp, signed, nil
+}
+
+// SignWorker is the [jobs.Worker] of [jobs.KindSignCheckpoint]: the engine
+// schedules one job per interval for all replicas, so one replica signs at
+// a time. It signs only if the log grew since the latest checkpoint.
+type SignWorker struct{ Log *Log }
+
+// Work signs a checkpoint if the log grew. A replica whose key was
+// retired by a rotation leaves the job to the others.
+func (w SignWorker) Work(ctx context.Context, _ *jobs.Job) error {
+	size, err := w.Log.Store.AuditSize(ctx)
+	if err != nil {
+		return fmt.Errorf("auditlog: sign: %w", err)
+	}
+	last, _, err := w.Log.Store.LatestCheckpoint(ctx)
+	if err == nil && last == size {
+		return nil
+	}
+	if err != nil && !errors.Is(err, vault.ErrNotFound) {
+		return fmt.Errorf("auditlog: sign: %w", err)
+	}
+	_, _, err = w.Log.Checkpoint(ctx)
+	var fe *ForeignKeyError
+	if errors.As(err, &fe) {
+		return jobs.Snooze(time.Second)
+	}
+	return err
 }

@@ -10,9 +10,11 @@ package blobgc
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/holdfast/holdfast/internal/blob"
+	"github.com/holdfast/holdfast/internal/jobs"
 )
 
 // References answers whether any recording refers to a blob.
@@ -63,4 +65,26 @@ func Sweep(ctx context.Context, blobs blob.Store, refs References, now time.Time
 		removed++
 	}
 	return removed, nil
+}
+
+// Worker is the [jobs.Worker] of [jobs.KindSweepBlobs]: one sweep per job,
+// scheduled periodically by the engine, so one replica sweeps at a time.
+type Worker struct {
+	Blobs  blob.Store
+	Refs   References
+	Clock  interface{ Now() time.Time }
+	MinAge time.Duration
+	Logger *slog.Logger
+}
+
+// Work runs one sweep.
+func (w *Worker) Work(ctx context.Context, _ *jobs.Job) error {
+	n, err := Sweep(ctx, w.Blobs, w.Refs, w.Clock.Now(), w.MinAge)
+	if err != nil {
+		return err
+	}
+	if n > 0 && w.Logger != nil {
+		w.Logger.Info("removed unreferenced blobs", "count", n)
+	}
+	return nil
 }

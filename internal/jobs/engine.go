@@ -31,6 +31,9 @@ type Config struct {
 	Poll time.Duration
 	// RescueEvery is how often the rescuer runs (default Lease/2).
 	RescueEvery time.Duration
+	// KeepCompleted is how long completed jobs stay in the table (default
+	// 24h); the rescuer deletes older ones. Discarded jobs are kept.
+	KeepCompleted time.Duration
 	// Backoff returns the delay before retrying a failed attempt (default
 	// 2^attempt seconds, at most 5 minutes).
 	Backoff func(attempt int) time.Duration
@@ -42,11 +45,13 @@ type Config struct {
 // Engine claims and runs jobs of the kinds registered with it. Register
 // every kind before Run; Notify and Insert are safe for concurrent use.
 type Engine struct {
-	cfg     Config
-	mu      sync.Mutex
-	kinds   map[string]*kind
-	wake    chan struct{}
-	running sync.WaitGroup
+	cfg      Config
+	mu       sync.Mutex
+	kinds    map[string]*kind
+	periodic map[string]time.Duration
+	slots    map[string]time.Time // the last interval scheduled, per kind
+	wake     chan struct{}
+	running  sync.WaitGroup
 }
 
 type kind struct {
@@ -72,10 +77,13 @@ func New(cfg Config) *Engine {
 	if cfg.RescueEvery <= 0 {
 		cfg.RescueEvery = cfg.Lease / 2
 	}
+	if cfg.KeepCompleted <= 0 {
+		cfg.KeepCompleted = 24 * time.Hour
+	}
 	if cfg.Backoff == nil {
 		cfg.Backoff = DefaultBackoff
 	}
-	return &Engine{cfg: cfg, kinds: map[string]*kind{}, wake: make(chan struct{}, 1)}
+	return &Engine{cfg: cfg, kinds: map[string]*kind{}, periodic: map[string]time.Duration{}, slots: map[string]time.Time{}, wake: make(chan struct{}, 1)}
 }
 
 // DefaultBackoff waits 2^attempt seconds, at most five minutes.
@@ -96,6 +104,45 @@ func (e *Engine) Register(k string, w Worker, concurrency int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.kinds[k] = &kind{worker: w, concurrency: max(concurrency, 1)}
+}
+
+// Every makes the engine insert a job of kind k once per interval. The
+// job of each interval has an id derived from the kind and the interval's
+// start, so however many replicas run, each interval gets exactly one job.
+func (e *Engine) Every(k string, interval time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.periodic[k] = interval
+}
+
+// schedule inserts the current interval's job of every periodic kind.
+func (e *Engine) schedule(ctx context.Context) {
+	e.mu.Lock()
+	due := make(map[string]time.Duration, len(e.periodic))
+	for k, iv := range e.periodic {
+		due[k] = iv
+	}
+	e.mu.Unlock()
+	now := e.cfg.Clock.Now()
+	for k, iv := range due {
+		slot := now.Truncate(iv)
+		e.mu.Lock()
+		seen := e.slots[k].Equal(slot)
+		e.mu.Unlock()
+		if seen {
+			continue
+		}
+		_, err := e.cfg.Driver.JobInsert(ctx, &InsertParams{ID: fmt.Sprintf("job_%s_%d", k, slot.UnixNano()), Kind: k, MaxAttempts: 3, RunAt: slot, Now: now})
+		if err != nil {
+			if ctx.Err() == nil {
+				e.cfg.Logger.Warn("scheduling a periodic job failed", "kind", k, "err", err)
+			}
+			continue
+		}
+		e.mu.Lock()
+		e.slots[k] = slot
+		e.mu.Unlock()
+	}
 }
 
 // Notify makes the engine look for due jobs now rather than at its next
@@ -130,6 +177,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer poll.Stop()
 	e.rescue(ctx)
 	for {
+		e.schedule(ctx)
 		e.claim(ctx)
 		select {
 		case <-ctx.Done():
@@ -145,7 +193,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // rescue runs the rescuer once.
 func (e *Engine) rescue(ctx context.Context) {
-	res, err := e.cfg.Driver.JobRescue(ctx, &RescueParams{Now: e.cfg.Clock.Now()})
+	res, err := e.cfg.Driver.JobRescue(ctx, &RescueParams{Now: e.cfg.Clock.Now(), KeepCompleted: e.cfg.KeepCompleted})
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {

@@ -137,15 +137,19 @@ type SnoozeParams struct {
 	RunAt time.Time
 }
 
-// RescueParams finds running jobs whose lease ended before Now.
+// RescueParams finds running jobs whose lease ended before Now. If
+// KeepCompleted is set, completed jobs that finished longer ago than that
+// are deleted too.
 type RescueParams struct {
-	Now time.Time
+	Now           time.Time
+	KeepCompleted time.Duration
 }
 
 // RescueResult counts what the rescuer did.
 type RescueResult struct {
 	Retried   int // put back to available
 	Discarded int // at max attempts
+	Deleted   int // completed jobs past KeepCompleted
 }
 
 // Driver is the job table in one SQL database. Implementations are safe for

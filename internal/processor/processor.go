@@ -1,215 +1,149 @@
 // Package processor takes uploaded recordings from processing to
-// completed or failed by probing their media in the background.
+// completed or failed by probing their media.
 //
-// It is for `holdfast serve`, which starts one Processor and hands it every
-// new recording; on start it also picks up recordings a previous process
-// left in processing, so a crash never strands one.
+// It is for `holdfast serve`, which registers a [Worker] with the job
+// engine for [jobs.KindProcessRecording]. The ingest transaction enqueues
+// that job with the recording, so a recording is never left in processing
+// without one: if the replica working it dies, another replica's engine
+// rescues the job when its lease expires.
 package processor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/holdfast/holdfast/internal/blob"
+	"github.com/holdfast/holdfast/internal/jobs"
 	"github.com/holdfast/holdfast/internal/media"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
 )
 
-// Config wires a Processor.
+// Store is what processing needs of the metadata store.
+type Store interface {
+	// GetRecording returns a recording, or vault.ErrNotFound.
+	GetRecording(ctx context.Context, id string) (vault.Recording, error)
+	// FinishProcessing records the probe result (a no-op if the recording
+	// already left processing); with a fence it commits only while the
+	// job's lease is its own.
+	FinishProcessing(ctx context.Context, p store.FinishProcessingParams) (vault.Recording, error)
+}
+
+// Counter counts jobs of a kind in a state, for the queue-depth metric.
+type Counter interface {
+	JobCount(ctx context.Context, kind string, state jobs.State) (int, error)
+}
+
+// Config wires a Worker.
 type Config struct {
-	Store   store.Store
-	Blobs   blob.Store
-	Clock   vault.Clock
-	Logger  *slog.Logger
-	Workers int // default 2
+	Store  Store
+	Blobs  blob.Store
+	Clock  vault.Clock
+	Logger *slog.Logger
 	// Delay keeps each recording in processing for at least this long
 	// after ingest (fault injection's processing_delay).
 	Delay time.Duration
+	// Jobs counts pending processing jobs for QueueDepth; Notify wakes the
+	// engine after an ingest. Both optional.
+	Jobs   Counter
+	Notify func()
 	// OnFinish, if set, is called after each recording is finished (for
 	// metrics and tests).
 	OnFinish func(vault.Recording)
 }
 
-// Processor probes recordings. It is safe for concurrent use; Enqueue may
-// be called before or while Run runs.
-type Processor struct {
-	cfg    Config
-	mu     sync.Mutex
-	queue  []string
-	queued map[string]bool
-	wake   chan struct{}
-	depth  atomic.Int64
-}
+// Worker probes recordings; it is the [jobs.Worker] of
+// [jobs.KindProcessRecording]. It is safe for concurrent use.
+type Worker struct{ cfg Config }
 
-// New returns a Processor; call Run to start it.
-func New(cfg Config) *Processor {
-	if cfg.Workers <= 0 {
-		cfg.Workers = 2
-	}
+var _ jobs.Worker = (*Worker)(nil)
+
+// New returns a Worker.
+func New(cfg Config) *Worker {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Processor{cfg: cfg, queued: map[string]bool{}, wake: make(chan struct{}, 1)}
+	return &Worker{cfg: cfg}
 }
 
-// QueueDepth is the number of recordings waiting to be probed, including
-// those held back by a processing delay.
-func (p *Processor) QueueDepth() int64 { return p.depth.Load() }
-
-// Enqueue schedules a recording ingested at ingestedAt. With a processing
-// delay it becomes due at ingestedAt+delay.
-func (p *Processor) Enqueue(id string, ingestedAt time.Time) {
-	p.mu.Lock()
-	if p.queued[id] {
-		p.mu.Unlock()
-		return
-	}
-	p.queued[id] = true
-	p.mu.Unlock()
-	p.depth.Add(1)
-	wait := ingestedAt.Add(p.cfg.Delay).Sub(p.cfg.Clock.Now())
-	if p.cfg.Delay > 0 && wait > 0 {
-		time.AfterFunc(wait, func() { p.push(id) })
-		return
-	}
-	p.push(id)
-}
-
-func (p *Processor) push(id string) {
-	p.mu.Lock()
-	p.queue = append(p.queue, id)
-	p.mu.Unlock()
-	p.signal()
-}
-
-// signal wakes one idle worker, if none is already due to wake.
-func (p *Processor) signal() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
+// Enqueue is called by the API after an ingest committed (with its job):
+// it only wakes the engine, so this replica starts on it at once.
+func (w *Worker) Enqueue(id string, ingestedAt time.Time) {
+	if w.cfg.Notify != nil {
+		w.cfg.Notify()
 	}
 }
 
-// pop takes the next queued id and reports whether more are waiting.
-func (p *Processor) pop() (id string, ok, more bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.queue) == 0 {
-		return "", false, false
+// QueueDepth is the number of recordings waiting to be probed or being
+// probed, on every replica.
+func (w *Worker) QueueDepth() int64 {
+	if w.cfg.Jobs == nil {
+		return 0
 	}
-	id = p.queue[0]
-	p.queue = p.queue[1:]
-	return id, true, len(p.queue) > 0
-}
-
-// Run recovers recordings left in processing, then probes queued
-// recordings until ctx is done.
-func (p *Processor) Run(ctx context.Context) error {
-	var ids []string
-	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
-		var err error
-		if ids, err = p.cfg.Store.ProcessingIDs(ctx); err == nil {
-			break
-		}
-		p.cfg.Logger.Error("cannot list recordings left in processing; retrying", "err", err, "wait", wait)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-	}
-	for _, id := range ids {
-		r, err := p.cfg.Store.GetRecording(ctx, id)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var n int
+	for _, st := range []jobs.State{jobs.StateAvailable, jobs.StateRunning} {
+		c, err := w.cfg.Jobs.JobCount(ctx, jobs.KindProcessRecording, st)
 		if err != nil {
-			continue
+			return -1
 		}
-		p.Enqueue(id, r.IngestedAt)
+		n += c
 	}
-	if len(ids) > 0 {
-		p.cfg.Logger.Info("resuming recordings left in processing", "count", len(ids))
-	}
-	var wg sync.WaitGroup
-	for range p.cfg.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.work(ctx)
-		}()
-	}
-	wg.Wait()
-	return nil
+	return int64(n)
 }
 
-func (p *Processor) work(ctx context.Context) {
-	for {
-		id, ok, more := p.pop()
-		if !ok {
-			select {
-			case <-ctx.Done():
-				return
-			case <-p.wake:
-				continue
-			}
-		}
-		if more {
-			p.signal() // let another idle worker take the next one
-		}
-		if err := p.process(ctx, id); err != nil && ctx.Err() == nil {
-			p.cfg.Logger.Error("processing failed; will retry", "recording", id, "err", err)
-			time.AfterFunc(5*time.Second, func() { p.push(id) })
-			continue
-		}
-		p.mu.Lock()
-		delete(p.queued, id)
-		p.mu.Unlock()
-		p.depth.Add(-1)
+// Work probes the job's recording and records the result under the job's
+// fence. Media problems make the recording failed; store and blob-store
+// errors fail the attempt, so the engine retries it.
+func (w *Worker) Work(ctx context.Context, job *jobs.Job) error {
+	var args jobs.ProcessRecordingArgs
+	if err := json.Unmarshal(job.Args, &args); err != nil || args.RecordingID == "" {
+		return jobs.Discard(fmt.Sprintf("processor: args %s name no recording", job.Args))
 	}
-}
-
-// process probes one recording and records the result. Media problems make
-// the recording failed; store and blob-store errors are returned so the
-// recording is tried again.
-func (p *Processor) process(ctx context.Context, id string) error {
-	r, err := p.cfg.Store.GetRecording(ctx, id)
+	r, err := w.cfg.Store.GetRecording(ctx, args.RecordingID)
 	if errors.Is(err, vault.ErrNotFound) {
 		return nil // deleted meanwhile
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("processor: %w", err)
 	}
 	if r.Status != vault.StatusProcessing {
 		return nil
 	}
-	res, err := p.probe(ctx, r)
+	if wait := r.IngestedAt.Add(w.cfg.Delay).Sub(w.cfg.Clock.Now()); w.cfg.Delay > 0 && wait > 0 {
+		return jobs.Snooze(wait)
+	}
+	res, err := w.probe(ctx, r)
 	if err != nil {
 		return err
 	}
-	done, err := p.cfg.Store.FinishProcessing(ctx, store.FinishProcessingParams{ID: id, Result: res, Now: p.cfg.Clock.Now()})
+	fence := job.Fence()
+	done, err := w.cfg.Store.FinishProcessing(ctx, store.FinishProcessingParams{ID: r.ID, Result: res, Now: w.cfg.Clock.Now(), Fence: &fence})
 	if errors.Is(err, vault.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("processor: %w", err)
 	}
-	p.cfg.Logger.Debug("recording processed", "recording", id, "status", done.Status)
-	if p.cfg.OnFinish != nil {
-		p.cfg.OnFinish(done)
+	w.cfg.Logger.Debug("recording processed", "recording", r.ID, "status", done.Status)
+	if w.cfg.OnFinish != nil {
+		w.cfg.OnFinish(done)
 	}
 	return nil
 }
 
-func (p *Processor) probe(ctx context.Context, r vault.Recording) (vault.ProbeResult, error) {
-	obj, err := p.cfg.Blobs.Open(ctx, r.Content.SHA256)
+func (w *Worker) probe(ctx context.Context, r vault.Recording) (vault.ProbeResult, error) {
+	obj, err := w.cfg.Blobs.Open(ctx, r.Content.SHA256)
 	if errors.Is(err, blob.ErrNotFound) {
 		return vault.ProbeResult{FailureReason: "media content is missing from the blob store"}, nil
 	}
 	if err != nil {
-		return vault.ProbeResult{}, err
+		return vault.ProbeResult{}, fmt.Errorf("processor: open media: %w", err)
 	}
 	defer obj.Close()
 	info, err := media.Probe(obj, obj.Size())

@@ -31,6 +31,7 @@ import (
 	"github.com/holdfast/holdfast/internal/export"
 	"github.com/holdfast/holdfast/internal/faults"
 	"github.com/holdfast/holdfast/internal/httpapi"
+	"github.com/holdfast/holdfast/internal/jobs"
 	"github.com/holdfast/holdfast/internal/processor"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/store/pgstore"
@@ -68,9 +69,11 @@ type App struct {
 	db        *sqlstore.Store
 	Blobs     blob.Store
 	Audit     *auditlog.Log
-	Processor *processor.Processor
-	Exports   *export.Engine
-	API       *httpapi.Server
+	Processor *processor.Worker
+	// Jobs is the job engine every background task runs on.
+	Jobs    *jobs.Engine
+	Exports *export.Engine
+	API     *httpapi.Server
 	// Console is the web console at /; Sessions are its sign-ins.
 	Console  *console.Console
 	Sessions *console.Sessions
@@ -156,7 +159,17 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.checkAudit(ctx)
 	injector := faults.NewInjector(fc, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x686f6c64)))
-	a.Processor = processor.New(processor.Config{Store: a.Store, Blobs: a.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, Delay: fc.ProcessingDelay})
+	a.Jobs = jobs.New(jobs.Config{Driver: a.db, Owner: vault.NewID("replica", cfg.Clock.Now()), Clock: cfg.Clock, Logger: cfg.Logger})
+	a.Processor = processor.New(processor.Config{Store: a.Store, Blobs: a.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, Delay: fc.ProcessingDelay,
+		Jobs: a.db, Notify: a.Jobs.Notify})
+	a.Jobs.Register(jobs.KindProcessRecording, a.Processor, 2)
+	a.Jobs.Register(jobs.KindSignCheckpoint, auditlog.SignWorker{Log: a.Audit}, 1)
+	a.Jobs.Every(jobs.KindSignCheckpoint, 5*time.Second)
+	// Sweep removes blobs no recording refers to and untouched for an
+	// hour. Content of a recording under hold is always referenced, so it
+	// is never collected.
+	a.Jobs.Register(jobs.KindSweepBlobs, &blobgc.Worker{Blobs: a.Blobs, Refs: a.Store, Clock: cfg.Clock, MinAge: time.Hour, Logger: cfg.Logger}, 1)
+	a.Jobs.Every(jobs.KindSweepBlobs, 10*time.Minute)
 	if embedded {
 		if err := a.Store.ExpireExportLeases(ctx); err != nil {
 			a.Store.Close()
@@ -313,24 +326,16 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		a.gcLoop(ctx)
-	}()
-	go func() {
-		defer wg.Done()
-		if err := a.Processor.Run(ctx); err != nil {
-			a.log.Error("processor stopped", "err", err)
+		if err := a.Jobs.Run(ctx); err != nil {
+			a.log.Error("job engine stopped", "err", err)
 		}
 	}()
 	go func() {
 		defer wg.Done()
 		a.Exports.Run(ctx)
-	}()
-	go func() {
-		defer wg.Done()
-		a.checkpointLoop(ctx)
 	}()
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
@@ -353,50 +358,6 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
-}
-
-// checkpointLoop signs a checkpoint every few seconds while the log grows.
-func (a *App) checkpointLoop(ctx context.Context) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	var last int64 = -1
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		size, err := a.Store.AuditSize(ctx)
-		if err != nil || size == last {
-			continue
-		}
-		if _, _, err := a.Audit.Checkpoint(ctx); err != nil {
-			a.log.Warn("checkpoint failed", "err", err)
-			continue
-		}
-		last = size
-	}
-}
-
-// gcLoop removes blobs no recording refers to (and untouched for an
-// hour), once a minute after start and then every ten minutes. Content of a
-// recording under hold is always referenced, so it is never collected.
-func (a *App) gcLoop(ctx context.Context) {
-	wait := time.Minute
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = 10 * time.Minute
-		n, err := blobgc.Sweep(ctx, a.Blobs, a.Store, a.cfg.Clock.Now(), time.Hour)
-		if err != nil && ctx.Err() == nil {
-			a.log.Warn("blob garbage collection failed", "err", err)
-		} else if n > 0 {
-			a.log.Info("removed unreferenced blobs", "count", n)
-		}
-	}
 }
 
 // yieldToAPI pauses an export's copy loop briefly while API requests are

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/holdfast/holdfast/internal/audit"
+	"github.com/holdfast/holdfast/internal/jobs"
 	"github.com/holdfast/holdfast/internal/vault"
 )
 
@@ -240,6 +241,9 @@ type FinishProcessingParams struct {
 	ID     string
 	Result vault.ProbeResult
 	Now    time.Time
+	// Fence, if set, commits the result only while that job attempt still
+	// holds its lease (otherwise jobs.ErrLeaseLost).
+	Fence *jobs.Fence
 }
 
 // DeleteRecordingParams are the inputs of [Store.DeleteRecording].

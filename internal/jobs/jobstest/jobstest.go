@@ -92,6 +92,15 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		if g := get(t, d, "a"); g.State != jobs.StateCompleted || !g.FinishedAt.Equal(t0.Add(time.Second)) || g.LeaseOwner != "" {
 			t.Errorf("completed job = %+v", g)
 		}
+		if res, err := d.JobRescue(ctx, &jobs.RescueParams{Now: t0.Add(30 * time.Minute), KeepCompleted: time.Hour}); err != nil || res.Deleted != 0 {
+			t.Errorf("rescue within retention = %+v, %v; want nothing deleted", res, err)
+		}
+		if res, err := d.JobRescue(ctx, &jobs.RescueParams{Now: t0.Add(2 * time.Hour), KeepCompleted: time.Hour}); err != nil || res.Deleted != 1 {
+			t.Errorf("rescue past retention = %+v, %v; want the completed job deleted", res, err)
+		}
+		if _, err := d.JobGet(ctx, "a"); !errors.Is(err, jobs.ErrNotFound) {
+			t.Errorf("completed job past retention: JobGet = %v, want ErrNotFound", err)
+		}
 		if _, err := d.JobGet(ctx, "missing"); !errors.Is(err, jobs.ErrNotFound) {
 			t.Errorf("JobGet(missing) = %v, want ErrNotFound", err)
 		}

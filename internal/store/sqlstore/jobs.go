@@ -200,6 +200,14 @@ WHERE state = 'running' AND lease_until < $1 RETURNING state`, nanos(p.Now))
 	if err := rows.Err(); err != nil {
 		return jobs.RescueResult{}, fmt.Errorf("%s: rescue jobs: %w", s.d.Name, err)
 	}
+	if p.KeepCompleted > 0 {
+		r, err := s.db.ExecContext(ctx, `DELETE FROM jobs WHERE state = 'completed' AND finished_at < $1`, nanos(p.Now.Add(-p.KeepCompleted)))
+		if err != nil {
+			return jobs.RescueResult{}, fmt.Errorf("%s: delete completed jobs: %w", s.d.Name, err)
+		}
+		n, _ := r.RowsAffected()
+		res.Deleted = int(n)
+	}
 	return res, nil
 }
 
@@ -263,3 +271,12 @@ func scanQueueJob(r scanner) (jobs.Job, error) {
 	}
 	return j, nil
 }
+
+// processAttempts bounds the attempts of a processing job: with the
+// engine's backoff (at most five minutes) a blob store outage of about two
+// hours is ridden out before the job is discarded.
+const processAttempts = 30
+
+// jobID names the job of one kind for one subject, so the job of a
+// recording is found by its id and a second insert is a no-op.
+func jobID(kind, subject string) string { return "job_" + kind + "_" + subject }

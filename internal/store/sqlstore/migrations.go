@@ -200,6 +200,13 @@ CREATE TABLE signing_keys (
 	`
 ALTER TABLE tokens ADD COLUMN last_used_at BIGINT;
 ALTER TABLE tokens ADD COLUMN revoked_at BIGINT`,
+	// 8: recordings left in processing by a version that queued them in
+	// memory get their processing job.
+	`
+INSERT INTO jobs (id, kind, args, state, attempt, max_attempts, run_at, unique_key, created_at)
+SELECT 'job_process_recording_' || id, 'process_recording', '{"recording_id":"' || id || '"}', 'available', 0, 30, ingested_at,
+	'process_recording:' || id, ingested_at
+FROM recordings WHERE status = 'processing'`,
 }
 
 // labelsMigration is the schema version that creates recording_labels.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/holdfast/holdfast/internal/audit"
+	"github.com/holdfast/holdfast/internal/jobs"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
 )
@@ -83,6 +84,16 @@ func (s *Store) CreateRecording(ctx context.Context, p store.CreateRecordingPara
 			return err
 		}
 		if err := s.attachFutureHolds(ctx, tx, r, held, p.Actor); err != nil {
+			return err
+		}
+		// The recording's processing job commits with it, so no recording
+		// is ever left in processing without one.
+		args, err := json.Marshal(jobs.ProcessRecordingArgs{RecordingID: r.ID})
+		if err != nil {
+			return err
+		}
+		if _, err := s.jobInsert(ctx, tx, &jobs.InsertParams{ID: jobID(jobs.KindProcessRecording, r.ID), Kind: jobs.KindProcessRecording, Args: args,
+			MaxAttempts: processAttempts, UniqueKey: jobs.KindProcessRecording + ":" + r.ID, Now: r.IngestedAt}); err != nil {
 			return err
 		}
 		return completeIdempotency(ctx, tx, p.Idempotency, r.ID)
@@ -332,6 +343,9 @@ func (s *Store) ProcessingIDs(ctx context.Context) ([]string, error) {
 func (s *Store) FinishProcessing(ctx context.Context, p store.FinishProcessingParams) (vault.Recording, error) {
 	res := p.Result
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.fenceTx(ctx, tx, p.Fence); err != nil {
+			return err
+		}
 		var status string
 		err := tx.QueryRowContext(ctx, `SELECT status FROM recordings WHERE id = $1`+s.d.ForUpdate, p.ID).Scan(&status)
 		if isNoRows(err) {
