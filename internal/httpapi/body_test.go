@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -402,7 +403,7 @@ func TestRecordingReleaseResults(t *testing.T) {
 
 // rawSend sends a request whose headers declare contentLength but whose
 // body stops after prefix, and checks the answer against the document.
-func (a *oaClient) rawSend(t *testing.T, path, token, ctype string, contentLength int64, prefix string) oaReply {
+func (a *oaClient) rawSend(t *testing.T, method, path, token, ctype string, contentLength int64, prefix string) oaReply {
 	t.Helper()
 	u, err := url.Parse(a.base)
 	if err != nil {
@@ -413,57 +414,122 @@ func (a *oaClient) rawSend(t *testing.T, path, token, ctype string, contentLengt
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	req := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
-		path, u.Host, token, ctype, contentLength, prefix)
+	req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
+		method, path, u.Host, token, ctype, contentLength, prefix)
 	if _, err := conn.Write([]byte(req)); err != nil {
 		t.Fatal(err)
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		t.Fatalf("POST %s with %d declared bytes: no answer without the body: %v", path, contentLength, err)
+		t.Fatalf("%s %s with %d declared bytes: no answer without the body: %v", method, path, contentLength, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.spec.check(t, "POST", path, resp, body)
+	a.spec.check(t, method, path, resp, body)
 	return oaReply{status: resp.StatusCode, header: resp.Header, body: body}
 }
 
-// testOABodyRules exercises, on every JSON endpoint, the answers the body
-// rules add: 415 without a JSON Content-Type, 413 for a declared length
-// over the limit (answered before the body is sent), and the strict
-// decoder's duplicate_key and invalid_utf8.
+// oaConcretePath fills an operation's path parameters with ids that are
+// plausible but name nothing.
+func oaConcretePath(template string) string {
+	return regexp.MustCompile(`\{[^}]*\}`).ReplaceAllStringFunc(template, func(p string) string {
+		if p == "{path}" {
+			return "data/x"
+		}
+		return "x_01JD0000000000000000000000"
+	})
+}
+
+// oaPermissions returns the permissions an operation documents, and
+// whether it needs all of them (x-holdfast-permissions) or one
+// (x-holdfast-permissions-any).
+func oaPermissions(o *oaOperation) ([]string, bool) {
+	for _, k := range []string{"x-holdfast-permissions", "x-holdfast-permissions-any"} {
+		if list, ok := o.node[k].([]any); ok {
+			var out []string
+			for _, p := range list {
+				out = append(out, fmt.Sprint(p))
+			}
+			return out, k == "x-holdfast-permissions"
+		}
+	}
+	return nil, false
+}
+
+// testOABodyRules exercises, on every operation of the document that
+// takes a body, the body rules: a token without the operation's
+// permissions is refused before the body is read (a garbage body declared
+// 2 GiB long, never sent, is answered 403 at once); with them, a declared
+// length over the limit is 413 at once; and on every JSON operation a body
+// not declared application/json is 415, and the strict decoder's
+// duplicate_key and invalid_utf8 are reported.
 func testOABodyRules(t *testing.T) {
 	a := newOAClient(t)
 	admin := testserver.AdminToken
-	for _, path := range []string{
-		"/api/v2/tokens",
-		"/api/v2/recordings/legalholds",
-		"/api/v2/legalholds",
-		"/api/v2/legalholds/hold_01JD0000000000000000000000/release",
-		oaExports,
-	} {
-		q := oaJSON("POST", path, admin, `{"a":1}`)
+	tokens := map[string]string{}
+	tokenWithout := func(perms []string) string {
+		for _, p := range []string{"recording:view", "audit:view"} {
+			if !slices.Contains(perms, p) {
+				if tokens[p] == "" {
+					tokens[p] = oaCreateToken(t, a, "without-"+p, p)
+				}
+				return tokens[p]
+			}
+		}
+		t.Fatalf("no single-permission token lacks all of %v", perms)
+		return ""
+	}
+	jsonOps := 0
+	for _, o := range a.spec.ops {
+		rb, ok := o.node["requestBody"].(map[string]any)
+		if !ok {
+			continue
+		}
+		content, _ := rb["content"].(map[string]any)
+		path := oaConcretePath(o.template)
+		perms, _ := oaPermissions(o)
+		if perms == nil {
+			t.Errorf("%s takes a body but documents no x-holdfast-permissions", o.key())
+			continue
+		}
+		ctype := "application/json"
+		if _, isJSON := content["application/json"]; !isJSON {
+			ctype = "multipart/form-data; boundary=x"
+		}
+		r := a.rawSend(t, o.method, path, tokenWithout(perms), ctype, 2<<30, "\x00{{{")
+		if r.status != 403 {
+			t.Errorf("%s: a token without %v, 2 GiB declared: %d, want 403 before the body is read", o.key(), perms, r.status)
+		}
+		limit := int64(httpapi.MaxJSONBody + 1)
+		if ctype != "application/json" {
+			limit = 1 << 40
+		}
+		if r := a.rawSend(t, o.method, path, admin, ctype, limit, "{"); r.status != 413 {
+			t.Errorf("%s: %d bytes declared: %d, want 413 before the body is read", o.key(), limit, r.status)
+		}
+		if ctype != "application/json" {
+			continue
+		}
+		jsonOps++
+		q := oaJSON(o.method, path, admin, `{"a":1}`)
 		q.ctype = "text/plain"
 		a.expect(t, q, 415, "unsupported_media_type")
 		q.ctype = ""
 		a.expect(t, q, 415, "unsupported_media_type")
-		if r := a.rawSend(t, path, admin, "application/json", httpapi.MaxJSONBody+1, "{"); r.status != 413 {
-			t.Errorf("POST %s: declared %d bytes: %d, want 413", path, httpapi.MaxJSONBody+1, r.status)
-		}
-		p := a.expect(t, oaJSON("POST", path, admin, `{"a":1,"b":{"c":2,"\u0063":3}}`), 400, "malformed_json").obj(t)
+		p := a.expect(t, oaJSON(o.method, path, admin, `{"a":1,"b":{"c":2,"\u0063":3}}`), 400, "malformed_json").obj(t)
 		if got := errorFields(p); got != "b.c/duplicate_key" {
-			t.Errorf("POST %s: errors %s, want b.c/duplicate_key", path, got)
+			t.Errorf("%s: errors %s, want b.c/duplicate_key", o.key(), got)
 		}
-		p = a.expect(t, oaJSON("POST", path, admin, `{"a":"\ud800"}`), 400, "validation_failed").obj(t)
+		p = a.expect(t, oaJSON(o.method, path, admin, `{"a":"\ud800"}`), 400, "validation_failed").obj(t)
 		if got := errorFields(p); got != "a/invalid_utf8" {
-			t.Errorf("POST %s: errors %s, want a/invalid_utf8", path, got)
+			t.Errorf("%s: errors %s, want a/invalid_utf8", o.key(), got)
 		}
 	}
-	if r := a.rawSend(t, "/api/v2/recordings", admin, "multipart/form-data; boundary=x", 1<<40, "--x\r\n"); r.status != 413 {
-		t.Errorf("upload declaring 1 TiB: %d, want 413", r.status)
+	if jsonOps < 5 {
+		t.Errorf("only %d JSON operations found in the document", jsonOps)
 	}
 }
