@@ -67,6 +67,9 @@ func (s *Store) CreateRecording(ctx context.Context, p store.CreateRecordingPara
 		if err != nil {
 			return err
 		}
+		if err := countStatus(ctx, tx, r.Status, 1); err != nil {
+			return err
+		}
 		if err := insertLabels(ctx, tx, r.ID, r.Labels); err != nil {
 			return err
 		}
@@ -357,6 +360,16 @@ func (s *Store) FinishProcessing(ctx context.Context, p store.FinishProcessingPa
 		if status != string(vault.StatusProcessing) {
 			return nil
 		}
+		to := vault.StatusCompleted
+		if !res.OK {
+			to = vault.StatusFailed
+		}
+		if err := countStatus(ctx, tx, vault.StatusProcessing, -1); err != nil {
+			return err
+		}
+		if err := countStatus(ctx, tx, to, 1); err != nil {
+			return err
+		}
 		if res.OK {
 			_, err = tx.ExecContext(ctx, `UPDATE recordings SET status = 'completed', media_format = $1, codec = $2, sample_rate = $3, channels = $4, duration_ms = $5, completed_at = $6 WHERE id = $7`,
 				res.MediaFormat, res.Codec, res.SampleRate, res.Channels, res.DurationMS, nanos(p.Now), p.ID)
@@ -400,8 +413,8 @@ func (s *Store) DeleteRecording(ctx context.Context, p store.DeleteRecordingPara
 	var refused *vault.LegalHoldActiveError
 	var stillUsed bool
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var sha string
-		err := tx.QueryRowContext(ctx, `SELECT sha256 FROM recordings WHERE id = $1`+s.d.ForUpdate, p.ID).Scan(&sha)
+		var sha, status string
+		err := tx.QueryRowContext(ctx, `SELECT sha256, status FROM recordings WHERE id = $1`+s.d.ForUpdate, p.ID).Scan(&sha, &status)
 		if isNoRows(err) {
 			return vault.ErrNotFound
 		}
@@ -423,6 +436,9 @@ func (s *Store) DeleteRecording(ctx context.Context, p store.DeleteRecordingPara
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recordings WHERE id = $1`, p.ID); err != nil {
+			return err
+		}
+		if err := countStatus(ctx, tx, vault.Status(status), -1); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recording_labels WHERE recording_id = $1`, p.ID); err != nil {
@@ -460,7 +476,7 @@ func (s *Store) BlobReferenced(ctx context.Context, sha256 string) (bool, error)
 
 // CountRecordingsByStatus counts recordings per status.
 func (s *Store) CountRecordingsByStatus(ctx context.Context) (map[vault.Status]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM recordings GROUP BY status`)
+	rows, err := s.db.QueryContext(ctx, `SELECT status, n FROM recording_counts`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: count recordings: %w", s.d.Name, err)
 	}
@@ -470,11 +486,22 @@ func (s *Store) CountRecordingsByStatus(ctx context.Context) (map[vault.Status]i
 		var st string
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: count recordings: %w", s.d.Name, err)
 		}
 		out[vault.Status(st)] = n
 	}
 	return out, rows.Err()
+}
+
+// countStatus adds delta to the count of recordings in status, inside the
+// transaction that changes them (see migration 9).
+func countStatus(ctx context.Context, tx *sql.Tx, status vault.Status, delta int) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO recording_counts (status, n) VALUES ($1, $2)
+		ON CONFLICT (status) DO UPDATE SET n = recording_counts.n + $2`, string(status), delta)
+	if err != nil {
+		return fmt.Errorf("count recordings by status: %w", err)
+	}
+	return nil
 }
 
 // insertLabels stores a recording's labels as rows of recording_labels.
