@@ -146,7 +146,7 @@ func (c *checker) value(depth int) {
 	case ch == '[':
 		c.array(depth + 1)
 	case ch == '"':
-		_, valid := c.str()
+		_, valid := c.str(false)
 		if !valid && c.syntax == nil {
 			c.markInvalid()
 		}
@@ -234,7 +234,7 @@ func (c *checker) object(depth int) {
 			return
 		}
 		keyAt := c.pos
-		key, valid := c.str()
+		key, valid := c.str(true)
 		if c.syntax != nil {
 			return
 		}
@@ -313,17 +313,20 @@ func (c *checker) array(depth int) {
 	}
 }
 
-// str reads a string at c.pos (which is '"'). It returns the unescaped
-// text (invalid parts replaced by U+FFFD) and whether it was valid UTF-8
-// with no lone surrogate escape.
-func (c *checker) str() (string, bool) {
+// str reads a string at c.pos (which is '"'). It returns whether it was
+// valid UTF-8 with no lone surrogate escape and, if want is set, the
+// unescaped text (invalid parts replaced by U+FFFD); only keys need it.
+func (c *checker) str(want bool) (string, bool) {
 	c.pos++ // opening quote
 	start := c.pos
 	// Fast path: no escapes, all ASCII.
 	for c.pos < len(c.data) {
 		ch := c.data[c.pos]
 		if ch == '"' {
-			s := string(c.data[start:c.pos])
+			var s string
+			if want {
+				s = string(c.data[start:c.pos])
+			}
 			c.pos++
 			return s, true
 		}
@@ -332,8 +335,9 @@ func (c *checker) str() (string, bool) {
 		}
 		c.pos++
 	}
-	var b strings.Builder
-	b.Write(c.data[start:c.pos])
+	var b builder
+	b.on = want
+	b.add(c.data[start:c.pos])
 	valid := true
 	for c.pos < len(c.data) {
 		ch := c.data[c.pos]
@@ -352,14 +356,14 @@ func (c *checker) str() (string, bool) {
 				return "", false
 			}
 		case ch < utf8.RuneSelf:
-			b.WriteByte(ch)
+			b.addByte(ch)
 			c.pos++
 		default:
 			r, size := utf8.DecodeRune(c.data[c.pos:])
 			if r == utf8.RuneError && size == 1 {
 				valid = false
 			}
-			b.WriteRune(r)
+			b.addRune(r)
 			c.pos += size
 		}
 	}
@@ -369,7 +373,7 @@ func (c *checker) str() (string, bool) {
 
 // escape reads one escape sequence at c.pos (which is '\') into b. It
 // reports false for a lone surrogate.
-func (c *checker) escape(b *strings.Builder) bool {
+func (c *checker) escape(b *builder) bool {
 	if c.pos+1 >= len(c.data) {
 		c.pos = len(c.data)
 		c.fail("unexpected end of JSON input in a string")
@@ -377,7 +381,7 @@ func (c *checker) escape(b *strings.Builder) bool {
 	}
 	e := c.data[c.pos+1]
 	if r, ok := simpleEscape(e); ok {
-		b.WriteByte(r)
+		b.addByte(r)
 		c.pos += 2
 		return true
 	}
@@ -400,20 +404,47 @@ func (c *checker) escape(b *strings.Builder) bool {
 				return false
 			}
 			if lo >= 0xDC00 && lo < 0xE000 {
-				b.WriteRune(0x10000 + (r-0xD800)<<10 + (lo - 0xDC00))
+				b.addRune(0x10000 + (r-0xD800)<<10 + (lo - 0xDC00))
 				c.pos += 6
 				return true
 			}
 		}
-		b.WriteRune(utf8.RuneError)
+		b.addRune(utf8.RuneError)
 		return false
 	case r >= 0xDC00 && r < 0xE000:
-		b.WriteRune(utf8.RuneError)
+		b.addRune(utf8.RuneError)
 		return false
 	}
-	b.WriteRune(r)
+	b.addRune(r)
 	return true
 }
+
+// builder collects unescaped text only when on, so that checking a value
+// string allocates nothing.
+type builder struct {
+	on bool
+	sb strings.Builder
+}
+
+func (b *builder) add(p []byte) {
+	if b.on {
+		b.sb.Write(p)
+	}
+}
+
+func (b *builder) addByte(c byte) {
+	if b.on {
+		b.sb.WriteByte(c)
+	}
+}
+
+func (b *builder) addRune(r rune) {
+	if b.on {
+		b.sb.WriteRune(r)
+	}
+}
+
+func (b *builder) String() string { return b.sb.String() }
 
 // simpleEscape maps the character after a backslash to what it stands
 // for, for every escape but \u.

@@ -205,3 +205,24 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheck measures the check on a body near the API's 8 MiB limit:
+// a per-recording hold request of many entries.
+func BenchmarkCheck(b *testing.B) {
+	var buf bytes.Buffer
+	buf.WriteString(`{"recordings":[`)
+	for i := 0; buf.Len() < 8<<20-200; i++ {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`{"id":"rec_01JD0000000000000000000000","metadata":{"legal_hold":true,"hold_reason":"Discovery Request #12345 \u00e9","case_id":"LC-2024-001"}}`)
+	}
+	buf.WriteString(`]}`)
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if err := Check(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
