@@ -216,6 +216,19 @@ CREATE TABLE recording_counts (
 	n BIGINT NOT NULL
 );
 INSERT INTO recording_counts (status, n) SELECT status, COUNT(*) FROM recordings GROUP BY status`,
+	// 10: an export job counts its items by state, so reading its progress
+	// (and listing jobs) does not grow with the number of its recordings.
+	`
+ALTER TABLE export_jobs ADD COLUMN matched BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE export_jobs ADD COLUMN exported BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE export_jobs ADD COLUMN failed BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE export_jobs ADD COLUMN bytes_exported BIGINT NOT NULL DEFAULT 0;
+UPDATE export_jobs SET
+	matched = (SELECT COUNT(*) FROM export_items i WHERE i.job_id = export_jobs.id),
+	exported = (SELECT COUNT(*) FROM export_items i WHERE i.job_id = export_jobs.id AND i.state = 'exported'),
+	failed = (SELECT COUNT(*) FROM export_items i WHERE i.job_id = export_jobs.id AND i.state = 'failed'),
+	bytes_exported = (SELECT COALESCE(SUM(i.size_bytes + i.meta_size), 0) FROM export_items i WHERE i.job_id = export_jobs.id AND i.state = 'exported');
+CREATE INDEX export_items_state ON export_items (job_id, state, seq)`,
 }
 
 // labelsMigration is the schema version that creates recording_labels.

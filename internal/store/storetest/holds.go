@@ -444,8 +444,37 @@ func testReleaseHold(t *testing.T, s store.Store) {
 	}
 	sameJSON(t, "GetHold after release", getHold(t, s, h1), got)
 	recs := auditTail(t, s, start, "hold.released")
-	if d := data(t, recs[0]); recs[0].Entry.Subject != h1 || d["release_reason"] != "settled" || d["case_id"] != "LC-1" {
-		t.Errorf("hold.released entry = %+v %s", recs[0].Entry, recs[0].Entry.Data)
+	if d := data(t, recs[0]); recs[0].Entry.Subject != h1 || d["release_reason"] != "settled" || d["case_id"] != "LC-1" || !sameSet(d, ids) {
+		t.Errorf("hold.released entry = %+v %s, want the released set of %q", recs[0].Entry, recs[0].Entry.Data, ids)
+	}
+	// The hold's recordings show the hold's release; the other hold's do not.
+	for _, tt := range []struct {
+		hold     string
+		want     []string
+		released bool
+	}{{h1, sorted(ids), true}, {h2, ids[:1], false}} {
+		var got []string
+		for cursor := ""; ; {
+			page, next, err := s.ListHoldRecordings(ctx, store.ListHoldRecordingsParams{HoldID: tt.hold, Limit: 1, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, hr := range page {
+				got = append(got, hr.RecordingID)
+				if (hr.ReleasedAt != nil) != tt.released || tt.released && !hr.ReleasedAt.Equal(at(2*time.Hour)) || !hr.AppliedAt.Equal(at(time.Hour)) {
+					t.Errorf("hold %s recording %+v, want released %v", tt.hold, hr, tt.released)
+				}
+			}
+			if cursor = next; cursor == "" {
+				break
+			}
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("hold %s recordings = %q, want %q", tt.hold, got, tt.want)
+		}
+	}
+	if _, _, err := s.ListHoldRecordings(ctx, store.ListHoldRecordingsParams{HoldID: "hold_unknown"}); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("ListHoldRecordings(unknown) error = %v, want vault.ErrNotFound", err)
 	}
 
 	if r := get(t, s, ids[0]); !r.LegalHold || !slices.Equal(holdIDs(r), []string{h2}) {
