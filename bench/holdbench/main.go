@@ -274,6 +274,13 @@ FROM generate_series(0, $1::int - 1) AS x`
 		_ = tx.Rollback()
 		return err
 	}
+	// The per-status counters the store keeps in its own transactions.
+	for _, stmt := range []string{`DELETE FROM recording_counts`, `INSERT INTO recording_counts (status, n) SELECT status, COUNT(*) FROM recordings GROUP BY status`} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+	}
 	return tx.Commit()
 }
 
