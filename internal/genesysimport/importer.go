@@ -182,6 +182,11 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return Summary{}, fmt.Errorf("genesysimport: spool: %w", err)
 	}
 	defer os.RemoveAll(im.spool)
+	defer func() {
+		if err := st.flush(); err != nil {
+			cfg.Logger.Warn("genesysimport: state not saved", "err", err)
+		}
+	}()
 
 	var convs []genesys.Conversation
 	err = cfg.Genesys.FindConversations(ctx, genesys.FindOptions{From: cfg.From, To: cfg.To, VoiceOnly: cfg.VoiceOnly, Poll: cfg.Poll, PageSize: cfg.PageSize},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/holdfast/holdfast/internal/atomicfile"
 )
@@ -27,13 +28,23 @@ const (
 // settled outcome, and the conversations already put under deletion
 // protection. It is a cache of work done, never the judge of presence:
 // whether a recording is in holdfast is always asked of holdfast by its
-// genesys.recording_id label. It is saved atomically after every change,
-// so a SIGKILL loses at most the change in flight.
+// genesys.recording_id label. It is saved atomically (temp file, fsync,
+// rename, directory fsync) at most every saveEvery while changes come in,
+// at once for deletion protection, and at the end of the run, so a
+// SIGKILL loses at most the last fraction of a second of cache, which the
+// rerun recomputes.
 type state struct {
-	mu   sync.Mutex
-	path string
-	doc  stateDoc
+	mu        sync.Mutex
+	path      string
+	doc       stateDoc
+	dirty     bool
+	lastSave  time.Time
+	saveEvery time.Duration
 }
+
+// defaultSaveEvery bounds how often the state file is rewritten: one
+// fsync per recording would make the file the importer's bottleneck.
+const defaultSaveEvery = 250 * time.Millisecond
 
 type stateDoc struct {
 	Version       int                          `json:"version"`
@@ -60,7 +71,7 @@ type stateRecording struct {
 // loadState reads the state file, or starts an empty one if it does not
 // exist.
 func loadState(path string) (*state, error) {
-	s := &state{path: path, doc: stateDoc{Version: stateVersion, Conversations: map[string]stateConversation{}, Recordings: map[string]stateRecording{}}}
+	s := &state{path: path, saveEvery: defaultSaveEvery, doc: stateDoc{Version: stateVersion, Conversations: map[string]stateConversation{}, Recordings: map[string]stateRecording{}}}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
@@ -85,8 +96,30 @@ func loadState(path string) (*state, error) {
 	return s, nil
 }
 
+// changedLocked notes a change and saves if the last save is old enough;
+// the caller holds mu.
+func (s *state) changedLocked() error {
+	s.dirty = true
+	if time.Since(s.lastSave) < s.saveEvery {
+		return nil
+	}
+	return s.saveLocked()
+}
+
+// flush saves pending changes.
+func (s *state) flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.dirty {
+		return nil
+	}
+	return s.saveLocked()
+}
+
 // saveLocked writes the state; the caller holds mu.
 func (s *state) saveLocked() error {
+	s.lastSave = time.Now()
+	s.dirty = false
 	sort.Strings(s.doc.Protected)
 	b, err := json.MarshalIndent(s.doc, "", " ")
 	if err != nil {
@@ -114,7 +147,7 @@ func (s *state) setConversation(id string, recs []stateRecordingRef) error {
 		recs = []stateRecordingRef{}
 	}
 	s.doc.Conversations[id] = stateConversation{Recordings: recs}
-	return s.saveLocked()
+	return s.changedLocked()
 }
 
 // recording returns a recording's settled outcome, if any.
@@ -133,7 +166,7 @@ func (s *state) settle(id string, r stateRecording) error {
 		return nil
 	}
 	s.doc.Recordings[id] = r
-	return s.saveLocked()
+	return s.changedLocked()
 }
 
 // forget drops a recording's outcome (it was imported once but is no
@@ -145,7 +178,7 @@ func (s *state) forget(id string) error {
 		return nil
 	}
 	delete(s.doc.Recordings, id)
-	return s.saveLocked()
+	return s.changedLocked()
 }
 
 // protected returns the conversations already under deletion protection.
