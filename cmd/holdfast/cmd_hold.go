@@ -175,23 +175,13 @@ func newHoldListCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var all []client.Hold
-			cursor := ""
-			for {
-				p, err := c.ListHolds(cmd.Context(), caseID, cursor, 1000)
-				if err != nil {
-					return err
-				}
-				all = append(all, p.Items...)
-				if p.NextCursor == "" {
-					break
-				}
-				cursor = p.NextCursor
+			all, err := allPages(func(cursor string) (client.Page[client.Hold], error) {
+				return c.ListHolds(cmd.Context(), caseID, cursor, 1000)
+			})
+			if err != nil {
+				return err
 			}
 			if asJSON {
-				if all == nil {
-					all = []client.Hold{}
-				}
 				return json.NewEncoder(e.stdout).Encode(all)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)

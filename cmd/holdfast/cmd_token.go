@@ -70,18 +70,11 @@ func newTokenListCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := []client.Token{}
-			cursor := ""
-			for {
-				p, err := c.ListTokens(cmd.Context(), cursor, 1000)
-				if err != nil {
-					return err
-				}
-				all = append(all, p.Items...)
-				if p.NextCursor == "" {
-					break
-				}
-				cursor = p.NextCursor
+			all, err := allPages(func(cursor string) (client.Page[client.Token], error) {
+				return c.ListTokens(cmd.Context(), cursor, 1000)
+			})
+			if err != nil {
+				return err
 			}
 			if asJSON {
 				return json.NewEncoder(e.stdout).Encode(all)
@@ -135,4 +128,23 @@ func orDash(t *time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// allPages follows next_cursor from the first page to the last and
+// returns every item (an empty, non-nil slice when there is none), so a
+// listing's --json is one array of the whole list.
+func allPages[T any](page func(cursor string) (client.Page[T], error)) ([]T, error) {
+	all := []T{}
+	cursor := ""
+	for {
+		p, err := page(cursor)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p.Items...)
+		if p.NextCursor == "" || p.NextCursor == cursor {
+			return all, nil
+		}
+		cursor = p.NextCursor
+	}
 }

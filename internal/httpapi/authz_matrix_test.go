@@ -14,6 +14,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -133,16 +134,19 @@ func expectedMissing(r authRule, perms, bodyNeeds []string) []string {
 }
 
 // matrixPath fills an operation's path parameters with plausible ids of
-// things that do not exist.
+// things that do not exist (any other parameter with "x1").
 func matrixPath(template string) string {
 	r := strings.NewReplacer(
 		"/recordings/{id}", "/recordings/"+fakeRec,
 		"/legalholds/{hold_id}", "/legalholds/hold_01JD0000000000000000000000",
 		"/recordingexports/{id}", "/recordingexports/exp_01JD0000000000000000000000",
 		"/tokens/{id}", "/tokens/tok_01JD0000000000000000000000",
+		"{case_id}", "M-404",
 		"{path}", "bagit.txt")
-	return r.Replace(template)
+	return matrixParam.ReplaceAllString(r.Replace(template), "x1")
 }
+
+var matrixParam = regexp.MustCompile(`\{[^}]*\}`)
 
 // sameSet reports whether got (a JSON array) names exactly want.
 func sameSet(got any, want []string) bool {
