@@ -24,6 +24,10 @@ var ErrNotFound = errors.New("blob: not found")
 // given; nothing is stored.
 var ErrTooLarge = errors.New("blob: content exceeds the size limit")
 
+// ErrLocked is returned by Delete when a version of the blob is under an
+// S3 legal hold (Object Lock): the store did not try to delete it.
+var ErrLocked = errors.New("blob: locked by a legal hold")
+
 // Digests identify stored content: its size and its SHA-256 and SHA-512,
 // both computed while the content streamed in, so it is read only once.
 type Digests struct {

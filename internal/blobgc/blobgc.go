@@ -9,6 +9,7 @@ package blobgc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -59,7 +60,13 @@ func Sweep(ctx context.Context, blobs blob.Store, refs References, now time.Time
 		if used {
 			continue
 		}
-		if err := blobs.Delete(ctx, sum); err != nil {
+		err = blobs.Delete(ctx, sum)
+		if errors.Is(err, blob.ErrLocked) {
+			// A version is under an S3 legal hold: the store did not
+			// try to delete it, and neither do we.
+			continue
+		}
+		if err != nil {
 			return removed, fmt.Errorf("blobgc: %w", err)
 		}
 		removed++

@@ -54,8 +54,20 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			checks["audit"], ok = err.Error(), false
 		}
 	}
+	failed := firstFailure(checks)
+	for _, c := range s.cfg.ReadyChecks {
+		state, err := c.Check(ctx)
+		if err != nil {
+			checks[c.Name], ok = err.Error(), false
+			if failed == "" {
+				failed = c.Name + ": " + err.Error()
+			}
+			continue
+		}
+		checks[c.Name] = state
+	}
 	if !ok {
-		p := newProblem(http.StatusServiceUnavailable, "unavailable", "not ready: "+firstFailure(checks)).withRetryAfter(5 * time.Second)
+		p := newProblem(http.StatusServiceUnavailable, "unavailable", "not ready: "+failed).withRetryAfter(5 * time.Second)
 		writeProblem(w, r, p)
 		return
 	}

@@ -96,7 +96,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, tok vault.Token)
 		e := meta.EndedAt
 		rec.EndedAt = &e
 	}
-	rec, err = s.cfg.Store.CreateRecording(r.Context(), store.CreateRecordingParams{Recording: rec, Actor: tok.ID, Idempotency: idem.completion(fp, http.StatusAccepted)})
+	rec, err = s.cfg.Store.CreateRecording(r.Context(), store.CreateRecordingParams{Recording: rec, BlobVersion: up.digests.Version, Actor: tok.ID, Idempotency: idem.completion(fp, http.StatusAccepted)})
 	if err != nil {
 		return err
 	}

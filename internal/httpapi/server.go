@@ -59,10 +59,21 @@ type Config struct {
 	// AuditStatus reports the result of the startup audit self-check for
 	// /readyz; nil means healthy.
 	AuditStatus func() error
+	// ReadyChecks are further named checks /readyz runs and reports (for
+	// example Object Lock and blob scrubbing).
+	ReadyChecks []ReadyCheck
 	// Session, if set, resolves the console's session cookie of r to its
 	// token's secret hash; only the media route accepts it (see
 	// mediaRoute).
 	Session func(r *http.Request) (secretHash string, ok bool)
+}
+
+// ReadyCheck is one named /readyz check. Check returns the state to
+// report ("in force, 0 pending"), or an error that makes the replica not
+// ready.
+type ReadyCheck struct {
+	Name  string
+	Check func(ctx context.Context) (string, error)
 }
 
 // Server is the HTTP API. It is safe for concurrent use.

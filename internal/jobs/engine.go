@@ -108,7 +108,9 @@ func (e *Engine) Register(k string, w Worker, concurrency int) {
 
 // Every makes the engine insert a job of kind k once per interval. The
 // job of each interval has an id derived from the kind and the interval's
-// start, so however many replicas run, each interval gets exactly one job.
+// start, so however many replicas run, each interval gets at most one job;
+// and while one is pending or running, the next interval's is skipped, so
+// two never run at once.
 func (e *Engine) Every(k string, interval time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -132,7 +134,7 @@ func (e *Engine) schedule(ctx context.Context) {
 		if seen {
 			continue
 		}
-		_, err := e.cfg.Driver.JobInsert(ctx, &InsertParams{ID: fmt.Sprintf("job_%s_%d", k, slot.UnixNano()), Kind: k, MaxAttempts: 3, RunAt: slot, Now: now})
+		_, err := e.cfg.Driver.JobInsert(ctx, &InsertParams{ID: fmt.Sprintf("job_%s_%d", k, slot.UnixNano()), Kind: k, MaxAttempts: 3, RunAt: slot, UniqueKey: k, Now: now})
 		if err != nil {
 			if ctx.Err() == nil {
 				e.cfg.Logger.Warn("scheduling a periodic job failed", "kind", k, "err", err)

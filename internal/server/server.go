@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/holdfast/holdfast/internal/audit"
@@ -180,7 +181,14 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Exports = export.New(export.Config{Store: a.Store, Blobs: a.Blobs, Audit: a.Audit, Dest: dest, Clock: cfg.Clock, Logger: cfg.Logger,
 		Owner: vault.NewID("engine", cfg.Clock.Now()), Yield: a.yieldToAPI})
 	a.Sessions = console.NewSessions(cfg.Clock)
+	reg := prometheus.NewRegistry()
+	checks, err := a.wireObjectLock(ctx, reg)
+	if err != nil {
+		a.Store.Close()
+		return nil, err
+	}
 	a.API = httpapi.New(httpapi.Config{
+		Registry: reg, ReadyChecks: checks,
 		Session:      a.Sessions.SecretHash,
 		ExportNotify: a.Exports.Notify, PackageDir: dest.Local,
 		Store: a.Store, Blobs: a.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, Processor: a.Processor,

@@ -216,7 +216,11 @@ type IdempotencyCompletion struct {
 
 // CreateRecordingParams are the inputs of [Store.CreateRecording].
 type CreateRecordingParams struct {
-	Recording   vault.Recording
+	Recording vault.Recording
+	// BlobVersion is the blob store's version id of the stored media
+	// (blob.Digests.Version; "" for stores without versions). Object Lock
+	// locks exactly this version.
+	BlobVersion string
 	Actor       string
 	Idempotency *IdempotencyCompletion
 }

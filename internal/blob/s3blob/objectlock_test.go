@@ -2,12 +2,15 @@ package s3blob_test
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/holdfast/holdfast/internal/blob"
 )
 
 // TestObjectLockGuarantees checks the Object Lock behaviour holdfast builds
@@ -35,8 +38,11 @@ func TestObjectLockGuarantees(t *testing.T) {
 	if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.Bucket()), Key: &key, VersionId: &d.Version}); err == nil {
 		t.Fatal("versioned delete of a version under legal hold succeeded")
 	}
-	if err := s.Delete(ctx, d.SHA256); err == nil {
-		t.Fatal("Store.Delete of a held version reported success")
+	if err := s.Delete(ctx, d.SHA256); !errors.Is(err, blob.ErrLocked) {
+		t.Fatalf("Store.Delete of a held version = %v, want blob.ErrLocked", err)
+	}
+	if vs, err := s.Versions(ctx, d.SHA256); err != nil || len(vs) != 1 || vs[0].ID != d.Version {
+		t.Fatalf("after Delete refused, versions = %+v, %v; want the held version alone", vs, err)
 	}
 	if err := s.SetLegalHold(ctx, d.SHA256, d.Version, false); err != nil {
 		t.Fatal(err)

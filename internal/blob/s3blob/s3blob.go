@@ -396,9 +396,10 @@ func (o *object) Close() error {
 }
 
 // Delete removes every version of a blob, so its bytes are gone, not
-// hidden behind a delete marker. A version under a legal hold or retention
-// is refused by S3; Delete then returns that error and the other versions
-// are still removed.
+// hidden behind a delete marker. It never tries to delete a version whose
+// legal hold is on: it leaves those and returns [blob.ErrLocked] after
+// removing the others. A version under retention is refused by S3; Delete
+// returns that error.
 func (s *Store) Delete(ctx context.Context, sum string) error {
 	if !blob.ValidDigest(sum) {
 		return nil
@@ -410,6 +411,18 @@ func (s *Store) Delete(ctx context.Context, sum string) error {
 	}
 	var firstErr error
 	for _, v := range versions {
+		if !v.DeleteMarker {
+			held, err := s.LegalHold(ctx, sum, v.ID)
+			if err != nil {
+				return err
+			}
+			if held {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("s3blob: delete %s version %s: %w", sum, v.ID, blob.ErrLocked)
+				}
+				continue
+			}
+		}
 		_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key, VersionId: nilIfEmpty(v.ID)})
 		if err != nil && !IsNotFound(err) && firstErr == nil {
 			firstErr = fmt.Errorf("s3blob: delete %s version %s: %w", sum, v.ID, err)
@@ -458,6 +471,20 @@ func (s *Store) Versions(ctx context.Context, sum string) ([]Version, error) {
 		}
 	}
 	return vs, nil
+}
+
+// ObjectLockEnabled reports whether the bucket has Object Lock enabled,
+// so legal holds can be set on its object versions.
+func (s *Store) ObjectLockEnabled(ctx context.Context) (bool, error) {
+	out, err := s.client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &s.bucket})
+	if err != nil {
+		var ae smithy.APIError
+		if errors.As(err, &ae) && ae.ErrorCode() == "ObjectLockConfigurationNotFoundError" {
+			return false, nil
+		}
+		return false, fmt.Errorf("s3blob: object lock configuration of %s: %w", s.bucket, err)
+	}
+	return out.ObjectLockConfiguration != nil && out.ObjectLockConfiguration.ObjectLockEnabled == types.ObjectLockEnabledEnabled, nil
 }
 
 // Ping checks that the bucket answers.

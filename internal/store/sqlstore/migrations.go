@@ -229,6 +229,13 @@ UPDATE export_jobs SET
 	failed = (SELECT COUNT(*) FROM export_items i WHERE i.job_id = export_jobs.id AND i.state = 'failed'),
 	bytes_exported = (SELECT COALESCE(SUM(i.size_bytes + i.meta_size), 0) FROM export_items i WHERE i.job_id = export_jobs.id AND i.state = 'exported');
 CREATE INDEX export_items_state ON export_items (job_id, state, seq)`,
+	// 11: the object version each recording's blob was written as (S3
+	// with versioning), and whether its S3 legal hold is known to be on;
+	// the object lock sync brings that flag in line with the holds.
+	`
+ALTER TABLE recordings ADD COLUMN blob_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE recordings ADD COLUMN object_lock_on INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX recordings_blob_version ON recordings (blob_version, object_lock_on)`,
 }
 
 // labelsMigration is the schema version that creates recording_labels.

@@ -70,6 +70,11 @@ func (s *Store) CreateRecording(ctx context.Context, p store.CreateRecordingPara
 		if err := countStatus(ctx, tx, r.Status, 1); err != nil {
 			return err
 		}
+		if p.BlobVersion != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE recordings SET blob_version = $1 WHERE id = $2`, p.BlobVersion, r.ID); err != nil {
+				return err
+			}
+		}
 		if err := insertLabels(ctx, tx, r.ID, r.Labels); err != nil {
 			return err
 		}

@@ -1,0 +1,62 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/holdfast/holdfast/internal/blob/s3blob"
+	"github.com/holdfast/holdfast/internal/httpapi"
+	"github.com/holdfast/holdfast/internal/jobs"
+	"github.com/holdfast/holdfast/internal/objectlock"
+)
+
+// objectLockEvery is how often the Object Lock sync runs: a hold's S3
+// legal hold is set within about this long of the hold's commit.
+const objectLockEvery = time.Second
+
+// wireObjectLock registers the Object Lock sync when blobs live in an S3
+// bucket with Object Lock enabled, the holdfast_object_lock_pending gauge,
+// and the object_lock /readyz check, which says whether Object Lock is in
+// force and how many blob versions are not yet in line.
+func (a *App) wireObjectLock(ctx context.Context, reg *prometheus.Registry) ([]httpapi.ReadyCheck, error) {
+	s3, ok := a.Blobs.(*s3blob.Store)
+	if !ok {
+		return []httpapi.ReadyCheck{{Name: "object_lock", Check: func(context.Context) (string, error) {
+			return "not in force: blobs are not in S3", nil
+		}}}, nil
+	}
+	enabled, err := s3.ObjectLockEnabled(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !enabled {
+		a.log.Warn("the S3 bucket does not have Object Lock enabled; holds are enforced by holdfast alone", "bucket", s3.Bucket())
+		return []httpapi.ReadyCheck{{Name: "object_lock", Check: func(context.Context) (string, error) {
+			return "not in force: Object Lock is not enabled on bucket " + s3.Bucket(), nil
+		}}}, nil
+	}
+	sync := &objectlock.Syncer{Store: a.db, Locker: s3, Logger: a.log}
+	a.Jobs.Register(jobs.KindSyncObjectLocks, sync, 1)
+	a.Jobs.Every(jobs.KindSyncObjectLocks, objectLockEvery)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "holdfast_object_lock_pending", Help: "Blob versions whose S3 legal hold is not yet in line with the holds in the database.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n, err := sync.Pending(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+	return []httpapi.ReadyCheck{{Name: "object_lock", Check: func(ctx context.Context) (string, error) {
+		n, err := sync.Pending(ctx)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("in force on bucket %s, %d pending", s3.Bucket(), n), nil
+	}}}, nil
+}
