@@ -308,12 +308,16 @@ func (im *importer) listRecordings(ctx context.Context, convs []genesys.Conversa
 				im.emit(Event{Kind: EventUnsupported, ConversationID: c.ConversationID, RecordingID: r.ID, Message: r.Media + " is not audio"})
 				continue
 			}
-			mu.Lock()
-			out = append(out, candidate{conv: c, id: r.ID})
-			mu.Unlock()
 			im.mu.Lock()
 			im.total++
 			im.mu.Unlock()
+			if _, err := metadataFor(c, r.ID); err != nil {
+				im.fail(c.ConversationID, r.ID, err.Error())
+				continue
+			}
+			mu.Lock()
+			out = append(out, candidate{conv: c, id: r.ID})
+			mu.Unlock()
 		}
 	})
 	return out

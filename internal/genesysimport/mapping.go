@@ -2,10 +2,13 @@ package genesysimport
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/holdfast/holdfast/internal/genesys"
+	"github.com/holdfast/holdfast/internal/vault"
 )
 
 // Labels every imported recording carries (contract §14).
@@ -48,7 +51,35 @@ type participantDoc struct {
 //     flow) gets sip:<user or participant id>@users|participants.genesys.invalid
 //     (RFC 2606 .invalid: an identifier, never dialable);
 //   - labels genesys.conversation_id and genesys.recording_id.
+//
+// The result is checked with holdfast's own metadata rules, so a
+// conversation holdfast would refuse (an id too long to be a label, a date
+// outside holdfast's range) fails before anything is downloaded, naming
+// the field.
 func metadataFor(c genesys.Conversation, recordingID string) ([]byte, error) {
+	b, err := buildMetadata(c, recordingID)
+	if err != nil {
+		return nil, err
+	}
+	m, fieldErrs, err := vault.DecodeRecordingMetadata(b)
+	if err != nil {
+		return nil, fmt.Errorf("its metadata is not valid JSON: %w", err)
+	}
+	if len(fieldErrs) == 0 {
+		var p vault.Problems
+		m.Check(&p)
+		var ve *vault.ValidationError
+		if errors.As(p.Err(), &ve) {
+			fieldErrs = ve.Errors
+		}
+	}
+	if len(fieldErrs) > 0 {
+		return nil, fmt.Errorf("holdfast would refuse its metadata: %s: %s", fieldErrs[0].Field, fieldErrs[0].Message)
+	}
+	return b, nil
+}
+
+func buildMetadata(c genesys.Conversation, recordingID string) ([]byte, error) {
 	doc := metadataDoc{
 		MediaType: "SIP",
 		CallID:    c.ConversationID,
