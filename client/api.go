@@ -155,6 +155,15 @@ func (c *Client) ListRecordings(ctx context.Context, p ListRecordingsParams) (Pa
 	for _, k := range slices.Sorted(maps.Keys(p.Labels)) {
 		q.Add("label", k+":"+p.Labels[k])
 	}
+	if p.CallID != "" {
+		q.Set("call_id", p.CallID)
+	}
+	if p.Participant != "" {
+		q.Set("participant", p.Participant)
+	}
+	if p.LegalHold != nil {
+		q.Set("legal_hold", strconv.FormatBool(*p.LegalHold))
+	}
 	if p.Limit > 0 {
 		q.Set("limit", strconv.Itoa(p.Limit))
 	}

@@ -538,3 +538,50 @@ func sameSet(a, b []string) bool {
 	sort.Strings(b)
 	return slices.Equal(a, b)
 }
+
+// TestSDKCasesAndSearch finds recordings by call id, participant and hold
+// state, and follows a case through holds, an export and its release.
+func TestSDKCasesAndSearch(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	c := srv.Client(t)
+	ctx := context.Background()
+	recs, _ := ingestCalls(t, c, 202, 3)
+	one, err := c.GetRecording(ctx, recs[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.ListRecordings(ctx, client.ListRecordingsParams{CallID: one.CallID})
+	if err != nil || len(page.Items) != 1 || page.Items[0].ID != one.ID {
+		t.Fatalf("by call id: %+v, %v", page.Items, err)
+	}
+	page, err = c.ListRecordings(ctx, client.ListRecordingsParams{Participant: strings.ToUpper(one.Participants[0].AOR)})
+	if err != nil || len(page.Items) == 0 || !slices.ContainsFunc(page.Items, func(r client.Recording) bool { return r.ID == one.ID }) {
+		t.Fatalf("by participant: %+v, %v", page.Items, err)
+	}
+	if _, err := c.CreateExport(ctx, client.ExportRequest{Filter: client.Filter{RecordIDs: []string{one.ID}},
+		Metadata: &client.ExportMetadata{LegalHold: true, CaseID: "LC-SDK-1"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	held := true
+	page, err = c.ListRecordings(ctx, client.ListRecordingsParams{LegalHold: &held})
+	if err != nil || len(page.Items) != 1 || page.Items[0].ID != one.ID {
+		t.Fatalf("held: %+v, %v", page.Items, err)
+	}
+	cases, err := c.ListCases(ctx, "", 0)
+	if err != nil || len(cases.Items) != 1 || cases.Items[0].CaseID != "LC-SDK-1" || cases.Items[0].ActiveHolds != 1 || cases.Items[0].Exports != 1 {
+		t.Fatalf("cases: %+v, %v", cases.Items, err)
+	}
+	d, err := c.GetCase(ctx, "LC-SDK-1")
+	if err != nil || len(d.Holds) != 1 || len(d.ExportJobs) != 1 || d.HeldRecordings != 1 {
+		t.Fatalf("case: %+v, %v", d, err)
+	}
+	rel, err := c.ReleaseCase(ctx, "LC-SDK-1", "closed")
+	if err != nil || len(rel.ReleasedHoldIDs) != 1 || rel.ReleasedHoldIDs[0] != d.Holds[0].HoldID {
+		t.Fatalf("release case: %+v, %v", rel, err)
+	}
+	var ce *client.Error
+	if _, err := c.GetCase(ctx, "LC-NONE"); !errors.As(err, &ce) || ce.Status != 404 || !strings.Contains(ce.Message, "LC-NONE") {
+		t.Fatalf("unknown case: %v", err)
+	}
+}

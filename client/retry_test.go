@@ -337,6 +337,7 @@ func TestNonRetryableAnswers(t *testing.T) {
 				}
 			}},
 		{"400 malformed_json", problem(400, "malformed_json", nil), nil},
+		{"500 audit_log_inconsistent is permanent", problem(500, "audit_log_inconsistent", nil), nil},
 		{"401", problem(401, "unauthenticated", nil), nil},
 		{"403 names missing permissions", reply{status: 403, header: map[string]string{"Content-Type": "application/problem+json"},
 			body: `{"status":403,"code":"permission_denied","message":"this token lacks the permission(s) recording:export, audit:view","missing_permissions":["recording:export","audit:view"],"request_id":"req-403"}`},

@@ -212,6 +212,13 @@ type ListRecordingsParams struct {
 	// Labels selects recordings carrying every one of these labels with
 	// exactly this value (label=<key>:<value>, repeated).
 	Labels map[string]string
-	Limit  int
-	Cursor string
+	// CallID selects the recordings of one SIP Call-ID.
+	CallID string
+	// Participant selects recordings with a participant whose aor or name
+	// contains it, case-insensitively.
+	Participant string
+	// LegalHold, if set, selects held (true) or unheld (false) recordings.
+	LegalHold *bool
+	Limit     int
+	Cursor    string
 }

@@ -366,6 +366,14 @@ func TestAuditRewriteNoEquivocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := do(t, srv.URL, testserver.AdminToken, http.MethodGet, "/api/v2/audit/checkpoint", nil)
+	// A log that contradicts its checkpoint is permanent until an operator
+	// acts: 500 audit_log_inconsistent, never a retryable 503.
+	if r.Status != http.StatusOK {
+		wantProblem(t, "GET /api/v2/audit/checkpoint after a rewrite", r, http.StatusInternalServerError, "audit_log_inconsistent")
+		if r.Header.Get("Retry-After") != "" {
+			t.Errorf("audit_log_inconsistent carries Retry-After %q", r.Header.Get("Retry-After"))
+		}
+	}
 	if r.Status == http.StatusOK {
 		if after, err := audit.OpenCheckpoint(r.Body, audit.DefaultOrigin(pub), pub); err == nil && after.Size == before.Size && after.Root != before.Root {
 			t.Errorf("the server signed two different roots for size %d: %s before the rewrite and %s after it (equivocation); "+

@@ -627,6 +627,8 @@ func TestOpenAPI(t *testing.T) {
 		t.Run("body rules", func(t *testing.T) { t.Parallel(); testOABodyRules(t) })
 		t.Run("tokens", func(t *testing.T) { t.Parallel(); testOATokens(t) })
 		t.Run("media reads audited", func(t *testing.T) { t.Parallel(); testOAMediaReadsAudited(t) })
+		t.Run("cases and search", func(t *testing.T) { t.Parallel(); testOACasesAndSearch(t) })
+		t.Run("audit log inconsistent", func(t *testing.T) { t.Parallel(); testOAAuditInconsistent(t) })
 		for _, f := range []struct {
 			spec, code string
 			status     int

@@ -51,6 +51,7 @@ var titles = map[string]string{
 	"unavailable":             "Service unavailable",
 	"range_not_satisfiable":   "Range not satisfiable",
 	"internal_error":          "Internal error",
+	"audit_log_inconsistent":  "Audit log inconsistent",
 }
 
 // newProblem builds a problem; retryAfter > 0 adds Retry-After headers.
@@ -133,7 +134,8 @@ func problemFor(err error) (*Problem, bool) {
 	case errors.Is(err, vault.ErrIdempotencyInProgress):
 		return newProblem(http.StatusConflict, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed; retry after the delay in Retry-After").withRetryAfter(2 * time.Second), true
 	case errors.Is(err, auditlog.ErrInconsistent):
-		return newProblem(http.StatusServiceUnavailable, "unavailable", "the audit log does not match its last signed checkpoint, so the server will not sign a new one; an operator must investigate (see /readyz)").withRetryAfter(time.Minute), false
+		// Permanent until an operator acts: never a retryable 503.
+		return newProblem(http.StatusInternalServerError, "audit_log_inconsistent", "the audit log contradicts its last signed checkpoint, so the server will not sign a new one; this lasts until an operator investigates (see /readyz)"), false
 	case errors.Is(err, vault.ErrIdempotencyKeyReused):
 		return newProblem(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was already used with a different request; use a new key for a new request"), true
 	}

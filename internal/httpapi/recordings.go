@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/holdfast/holdfast/internal/blob"
 	"github.com/holdfast/holdfast/internal/media"
@@ -333,6 +335,27 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request, tok vaul
 		}
 		params.Labels = append(params.Labels, sel)
 	}
+	if v := q.Get("call_id"); v != "" {
+		if len(v) > 1024 || !printableText(v) {
+			probs.Add("query.call_id", "invalid_value", "must be a SIP Call-ID of at most 1024 printable characters, e.g. a84b4c76e66710@pc33.example.com")
+		}
+		params.CallID = v
+	}
+	if v := q.Get("participant"); v != "" {
+		if len([]rune(v)) > 256 || !printableText(v) {
+			probs.Add("query.participant", "invalid_value", "must be part of a participant's aor or name, at most 256 printable characters, e.g. alice@example.com")
+		}
+		params.Participant = v
+	}
+	if q.Has("legal_hold") {
+		switch v := q.Get("legal_hold"); v {
+		case "true", "false":
+			held := v == "true"
+			params.LegalHold = &held
+		default:
+			probs.Add("query.legal_hold", "invalid_value", "must be true (recordings under an active hold) or false (under none)")
+		}
+	}
 	if err := probs.Err(); err != nil {
 		return err
 	}
@@ -342,6 +365,20 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request, tok vaul
 	}
 	writeJSON(w, http.StatusOK, listPage[vault.Recording]{Items: recs, NextCursor: encodeCursor(next)})
 	return nil
+}
+
+// printableText reports whether s is valid UTF-8 without control
+// characters, as a search term must be.
+func printableText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func matchEnum(v string, allowed []string) string {

@@ -9,8 +9,12 @@ package httpapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,6 +143,28 @@ type routeOpts struct {
 	// faults: subject to fault injection (hold and export requests),
 	// after the permission check.
 	faults bool
+	// query, if set, lists every query parameter the route knows; any
+	// other is refused as validation_failed naming query.<name>, never
+	// silently ignored. Every list endpoint (and every other route that
+	// reads its query) sets it.
+	query []string
+}
+
+// Known query parameters of the list endpoints. Adding a parameter to an
+// endpoint is one more name here.
+var (
+	pageQuery       = []string{"limit", "cursor"}
+	recordingsQuery = append([]string{"media_type", "from", "to", "status", "case_id", "label", "call_id", "participant", "legal_hold"}, pageQuery...)
+	holdsQuery      = append([]string{"case_id"}, pageQuery...)
+	auditQuery      = append([]string{"start"}, pageQuery...)
+	proofQuery      = []string{"recording_id"}
+)
+
+// withQuery is o for a route that knows the given query parameters (and
+// refuses any other).
+func withQuery(o routeOpts, query []string) routeOpts {
+	o.query = query
+	return o
 }
 
 func (s *Server) handle(pattern string, o routeOpts, h apiHandler) {
@@ -155,34 +181,38 @@ func (s *Server) routes() {
 	view := routeOpts{perms: []vault.Permission{vault.PermRecordingView}}
 	admin := routeOpts{perms: []vault.Permission{vault.PermAdmin}}
 	s.handle("POST /api/v2/tokens", admin, s.createToken)
-	s.handle("GET /api/v2/tokens", admin, s.listTokens)
+	s.handle("GET /api/v2/tokens", withQuery(admin, pageQuery), s.listTokens)
 	s.handle("DELETE /api/v2/tokens/{id}", admin, s.revokeToken)
 	s.handle("POST /api/v2/recordings", routeOpts{perms: []vault.Permission{vault.PermRecordingIngest}}, s.ingest)
-	s.handle("GET /api/v2/recordings", view, s.listRecordings)
+	s.handle("GET /api/v2/recordings", withQuery(view, recordingsQuery), s.listRecordings)
 	s.handle("GET /api/v2/recordings/{id}", view, s.getRecording)
 	s.handle("GET /api/v2/recordings/{id}/media", view, s.getMedia) // = mediaRoute
 	s.handle("DELETE /api/v2/recordings/{id}", routeOpts{perms: []vault.Permission{vault.PermRecordingDelete}}, s.deleteRecording)
 
 	s.handle("POST /api/v2/recordings/legalholds", routeOpts{anyOf: []vault.Permission{vault.PermExportLegalHold, vault.PermLegalHoldRelease}}, decided(s, decodeRecordingHolds, s.applyRecordingHolds))
 	s.handle("POST /api/v2/legalholds", routeOpts{perms: []vault.Permission{vault.PermExportLegalHold}, faults: true}, s.createHold)
-	s.handle("GET /api/v2/legalholds", view, s.listHolds)
+	s.handle("GET /api/v2/legalholds", withQuery(view, holdsQuery), s.listHolds)
 	s.handle("GET /api/v2/legalholds/{id}", view, s.getHold)
-	s.handle("GET /api/v2/legalholds/{id}/recordings", view, s.listHoldRecordings)
-	s.handle("GET /api/v2/legalholds/{id}/proof", view, s.holdProof)
+	s.handle("GET /api/v2/legalholds/{id}/recordings", withQuery(view, pageQuery), s.listHoldRecordings)
+	s.handle("GET /api/v2/legalholds/{id}/proof", withQuery(view, proofQuery), s.holdProof)
 	s.handle("POST /api/v2/legalholds/{id}/release", routeOpts{perms: []vault.Permission{vault.PermLegalHoldRelease}, faults: true}, s.releaseHold)
+
+	s.handle("GET /api/v2/cases", withQuery(view, pageQuery), s.listCases)
+	s.handle("GET /api/v2/cases/{case_id}", view, s.getCase)
+	s.handle("POST /api/v2/cases/{case_id}/release", routeOpts{perms: []vault.Permission{vault.PermLegalHoldRelease}, faults: true}, s.releaseCase)
 
 	exp := routeOpts{perms: []vault.Permission{vault.PermRecordingExport}}
 	s.handle("POST /api/v2/bulk/recordingexports", exp, decided(s, decodeExportRequest, s.createExport))
-	s.handle("GET /api/v2/bulk/recordingexports", exp, s.listExports)
+	s.handle("GET /api/v2/bulk/recordingexports", withQuery(exp, pageQuery), s.listExports)
 	s.handle("GET /api/v2/bulk/recordingexports/{id}", exp, s.getExport)
 	s.handle("DELETE /api/v2/bulk/recordingexports/{id}", routeOpts{perms: exp.perms, faults: true}, s.cancelExport)
-	s.handle("GET /api/v2/bulk/recordingexports/{id}/proof", exp, s.exportProof)
+	s.handle("GET /api/v2/bulk/recordingexports/{id}/proof", withQuery(exp, proofQuery), s.exportProof)
 	s.handle("GET /api/v2/bulk/recordingexports/{id}/package", exp, s.downloadPackage)
-	s.handle("GET /api/v2/bulk/recordingexports/{id}/package/files", exp, s.listPackageFiles)
+	s.handle("GET /api/v2/bulk/recordingexports/{id}/package/files", withQuery(exp, pageQuery), s.listPackageFiles)
 	s.handle("GET /api/v2/bulk/recordingexports/{id}/package/files/{path...}", exp, s.getPackageFile)
 
 	auditView := routeOpts{perms: []vault.Permission{vault.PermAuditView}}
-	s.handle("GET /api/v2/audit/entries", auditView, s.auditEntries)
+	s.handle("GET /api/v2/audit/entries", withQuery(auditView, auditQuery), s.auditEntries)
 	s.handle("GET /api/v2/audit/checkpoint", auditView, s.auditCheckpoint)
 	s.handle("GET /api/v2/audit/proof/inclusion", auditView, s.auditInclusion)
 	s.handle("GET /api/v2/audit/proof/consistency", auditView, s.auditConsistency)
@@ -217,8 +247,12 @@ func (s *Server) guard(o routeOpts, h apiHandler) http.Handler {
 				return
 			}
 		}
+		if p := unknownQuery(r, o.query); p != nil {
+			s.fail(w, r, p)
+			return
+		}
 		if id := r.PathValue("id"); id != "" && !vault.PlausibleID(id) {
-			writeProblem(w, r, newProblem(http.StatusNotFound, "not_found", "no such resource"))
+			writeProblem(w, r, notFound(r))
 			return
 		}
 		if o.faults {
@@ -233,8 +267,62 @@ func (s *Server) guard(o routeOpts, h apiHandler) http.Handler {
 	})
 }
 
+// unknownQuery refuses every query parameter of r that known does not
+// list (all at once, in name order); nil known means the route does not
+// check.
+func unknownQuery(r *http.Request, known []string) error {
+	if known == nil {
+		return nil
+	}
+	var names []string
+	for name := range r.URL.Query() {
+		if !slices.Contains(known, name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	var probs vault.Problems
+	for _, name := range names {
+		probs.Add("query."+truncateName(name), "unknown_field", "is not a query parameter of this endpoint; known parameters are "+strings.Join(known, ", "))
+	}
+	return probs.Err()
+}
+
+// truncateName bounds a client-chosen name echoed in an error.
+func truncateName(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// notFound names what was looked for: the kind of resource (from the
+// route) and its id.
+func notFound(r *http.Request) *Problem {
+	kind, id := "resource", r.PathValue("id")
+	switch {
+	case strings.Contains(r.Pattern, " /api/v2/cases/"):
+		kind, id = "case", r.PathValue("case_id")
+	case strings.Contains(r.Pattern, "/recordingexports/"):
+		kind = "export job"
+	case strings.Contains(r.Pattern, "/legalholds/"):
+		kind = "legal hold"
+	case strings.Contains(r.Pattern, "/recordings/"):
+		kind = "recording"
+	case strings.Contains(r.Pattern, "/tokens/"):
+		kind = "token"
+	}
+	if id == "" {
+		return newProblem(http.StatusNotFound, "not_found", "no such resource")
+	}
+	return newProblem(http.StatusNotFound, "not_found", fmt.Sprintf("no %s has id %q", kind, truncateName(id)))
+}
+
 // fail renders err as a problem, logging errors that are not the client's.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, vault.ErrNotFound) {
+		err = notFound(r)
+	}
 	p, known := problemFor(err)
 	if !known {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()), "err", err)

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/holdfast/holdfast/internal/store"
@@ -85,7 +84,6 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, tok vault.T
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, tok vault.Token) error {
 	var probs vault.Problems
 	limit, cursor := pageParams(r, &probs)
-	rejectUnknownQuery(r, &probs, "limit", "cursor")
 	if err := probs.Err(); err != nil {
 		return err
 	}
@@ -111,20 +109,4 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, tok vault.T
 	s.limMu.Unlock()
 	writeJSON(w, http.StatusOK, t)
 	return nil
-}
-
-// rejectUnknownQuery adds a validation error for every query parameter
-// not in known: an ignored parameter would silently change what a caller
-// gets.
-func rejectUnknownQuery(r *http.Request, p *vault.Problems, known ...string) {
-	var names []string
-	for name := range r.URL.Query() {
-		if !slices.Contains(known, name) {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		p.Add("query."+name, "unknown_field", "is not a parameter of this endpoint; it takes "+strings.Join(known, ", "))
-	}
 }

@@ -106,6 +106,17 @@ type Store interface {
 	// RecordingSetIDs streams a set's recording ids in bytewise order.
 	RecordingSetIDs(ctx context.Context, set RecordingSet) iter.Seq2[string, error]
 
+	// ListCases returns one page of cases (every case_id that a hold or an
+	// export job names) in case_id order, with their counts.
+	ListCases(ctx context.Context, p ListCasesParams) ([]vault.Case, string, error)
+	// GetCase returns a case with its holds and export jobs, or
+	// vault.ErrNotFound if no hold and no export job names it.
+	GetCase(ctx context.Context, caseID string) (vault.CaseDetail, error)
+	// ReleaseCase releases every active hold of a case in one transaction,
+	// auditing each, and returns their ids (empty when none was active);
+	// vault.ErrNotFound if no hold and no export job names the case.
+	ReleaseCase(ctx context.Context, p ReleaseCaseParams) (vault.CaseRelease, error)
+
 	// ReserveIdempotencyKey claims key for one request. It returns the
 	// stored outcome if the key was completed before, nil if this request
 	// now owns the key, or vault.ErrIdempotencyInProgress.
@@ -236,8 +247,16 @@ type ListRecordingsParams struct {
 	// exactly this value (case-sensitive). Served by an index on
 	// (name, value), so a lookup by an external id stays fast at scale.
 	Labels []vault.LabelSelector
-	Limit  int
-	Cursor string // the last id of the previous page
+	// CallID selects recordings of one call (exact match).
+	CallID string
+	// Participant selects recordings with a participant whose aor or name
+	// contains it, case-insensitively.
+	Participant string
+	// LegalHold, if set, selects recordings under an active hold (true)
+	// or under none (false).
+	LegalHold *bool
+	Limit     int
+	Cursor    string // the last id of the previous page
 }
 
 // FinishProcessingParams are the inputs of [Store.FinishProcessing].
@@ -350,6 +369,20 @@ type ListHoldsParams struct {
 	CaseID string
 	Limit  int
 	Cursor string
+}
+
+// ListCasesParams page [Store.ListCases].
+type ListCasesParams struct {
+	Limit  int
+	Cursor string // the last case_id of the previous page
+}
+
+// ReleaseCaseParams are the inputs of [Store.ReleaseCase].
+type ReleaseCaseParams struct {
+	CaseID string
+	Reason string
+	Actor  string
+	Now    time.Time
 }
 
 // MarshalData renders audit event data as JSON.

@@ -159,7 +159,7 @@ func DecodeExportRequest(body []byte, legalHoldQuery *string) (ExportRequest, er
 			hd := spec.HoldDate
 			req.Metadata.HoldDate = &hd
 		}
-		mf.RejectUnknown("legal_hold, case_id, hold_reason, hold_date", nil)
+		mf.RejectUnknown("legal_hold, case_id, hold_reason, hold_date", metadataHints)
 	}
 	if filterObj == nil && req.Metadata.CaseID != "" && !req.Metadata.LegalHold {
 		filterObj = map[string]json.RawMessage{"case_id": json.RawMessage(fmt.Sprintf("%q", req.Metadata.CaseID))}
@@ -196,12 +196,7 @@ func DecodeExportRequest(body []byte, legalHoldQuery *string) (ExportRequest, er
 		}
 		of.RejectUnknown("wait_for_processing", nil)
 	}
-	f.RejectUnknown("filter, metadata, destination, options (and the shorthands legal_hold, case_id, record_ids, media_type)", map[string]string{
-		"hold_reason": "belongs under metadata, at metadata.hold_reason",
-		"hold_date":   "belongs under metadata, at metadata.hold_date",
-		"from":        "belongs under filter, at filter.from",
-		"to":          "belongs under filter, at filter.to",
-	})
+	f.RejectUnknown("filter, metadata, destination, options (and the shorthands legal_hold, case_id, record_ids, media_type)", exportTopHints)
 	return req, p.Err()
 }
 

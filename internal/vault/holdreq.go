@@ -266,7 +266,7 @@ func DecodeFilter(obj map[string]json.RawMessage, path string, p *Problems) Reco
 		}
 	}
 	flt.CaseID = checkCaseID(f, "case_id")
-	f.RejectUnknown("media_type, from, to, record_ids, case_id", nil)
+	f.RejectUnknown("media_type, from, to, record_ids, case_id", filterHints)
 	if flt.Empty() && p.Empty() {
 		p.Add(path, "required", `must select recordings by at least one of media_type, from/to, record_ids or case_id, e.g. {"media_type": "SIP", "from": "2026-11-24T06:00:00Z", "to": "2026-11-26T06:00:00Z"}`)
 	}

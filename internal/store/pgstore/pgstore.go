@@ -19,8 +19,12 @@ package pgstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
@@ -63,7 +67,30 @@ func migrate(ctx context.Context, db *sql.DB) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("postgres: lock for migration: %w", err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
-	return sqlstore.New(ctx, db, Dialect())
+	schema, err := ensureTrigram(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.New(ctx, db, dialect(schema))
+}
+
+// ensureTrigram installs the pg_trgm extension if the database lacks it
+// and returns the schema that holds its operator classes, so the index
+// names them whatever the connection's search_path is.
+func ensureTrigram(ctx context.Context, conn *sql.Conn) (string, error) {
+	const q = `SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'`
+	var schema string
+	err := conn.QueryRowContext(ctx, q).Scan(&schema)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := conn.ExecContext(ctx, `CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public`); err != nil {
+			return "", fmt.Errorf("postgres: participant search needs the pg_trgm extension; have a database owner run CREATE EXTENSION pg_trgm: %w", err)
+		}
+		err = conn.QueryRowContext(ctx, q).Scan(&schema)
+	}
+	if err != nil {
+		return "", fmt.Errorf("postgres: find pg_trgm: %w", err)
+	}
+	return schema, nil
 }
 
 // Dialect returns the PostgreSQL dialect: every write transaction first
@@ -72,14 +99,38 @@ func migrate(ctx context.Context, db *sql.DB) (*sqlstore.Store, error) {
 // locked with FOR UPDATE; and text columns use the "C" collation so ids
 // compare and sort bytewise, as they do in SQLite and in Go, whatever
 // collation the database was created with (pagination cursors rely on it).
-func Dialect() sqlstore.Dialect {
+func Dialect() sqlstore.Dialect { return dialect("public") }
+
+// dialect is Dialect with pg_trgm's operator classes in trgmSchema.
+func dialect(trgmSchema string) sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name:        "postgres",
-		ForUpdate:   " FOR UPDATE",
-		SkipLocked:  " FOR UPDATE SKIP LOCKED",
-		LockWriters: `SELECT size FROM audit_head WHERE id = 1 FOR UPDATE`,
-		Migrations:  Migrations(),
+		Name:             "postgres",
+		ForUpdate:        " FOR UPDATE",
+		SkipLocked:       " FOR UPDATE SKIP LOCKED",
+		LockWriters:      `SELECT size FROM audit_head WHERE id = 1 FOR UPDATE`,
+		Migrations:       Migrations(),
+		Steps:            map[string][]string{sqlstore.StepParticipantSearch: participantSearchStep(trgmSchema)},
+		ParticipantMatch: participantMatch,
 	}
+}
+
+// participantSearchStep backfills participant_text and export_jobs.case_id
+// and builds the pg_trgm GIN index that serves participant LIKE searches.
+func participantSearchStep(trgmSchema string) []string {
+	return []string{
+		`UPDATE recordings SET participant_text = COALESCE((SELECT string_agg(v, chr(10)) FROM (
+			SELECT lower(p->>'aor') AS v FROM jsonb_array_elements(recordings.participants::jsonb) p
+			UNION ALL SELECT lower(p->>'name') FROM jsonb_array_elements(recordings.participants::jsonb) p) x WHERE v <> ''), '')`,
+		`UPDATE export_jobs SET case_id = COALESCE(NULLIF(metadata::jsonb->>'case_id', ''), filter::jsonb->>'case_id', '')`,
+		`CREATE INDEX recordings_participant_trgm ON recordings USING gin (participant_text ` + pgx.Identifier{trgmSchema, "gin_trgm_ops"}.Sanitize() + `)`,
+	}
+}
+
+// participantMatch is a LIKE over participant_text, which the pg_trgm
+// index serves; the needle's LIKE wildcards are escaped.
+func participantMatch(ph, needle string) (string, any) {
+	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(needle)
+	return `recordings.participant_text LIKE ` + ph, "%" + esc + "%"
 }
 
 var textColumn = regexp.MustCompile(`\bTEXT\b`)

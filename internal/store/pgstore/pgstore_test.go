@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/holdfast/holdfast/internal/jobs/jobstest"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/store/pgstore"
+	"github.com/holdfast/holdfast/internal/store/sqlstore"
 	"github.com/holdfast/holdfast/internal/store/storetest"
 )
 
@@ -133,4 +135,61 @@ func TestJobs(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return jobstest.Harness{Driver: s, DB: s.DB()}
 	})
+}
+
+// TestUpgrade migrates a schema written before participant search.
+func TestUpgrade(t *testing.T) {
+	admin, base := server(t)
+	u := schemaURL(t, admin, base)
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d := pgstore.Dialect()
+	d.Migrations = d.Migrations[:storetest.UpgradedSchemaVersion(d.Migrations)]
+	if _, err := sqlstore.New(t.Context(), db, d); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Upgrade(t, db, func(t *testing.T) store.Store {
+		s, err := pgstore.Open(t.Context(), u)
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// TestParticipantSearchUsesTrigramIndex checks that participant search can
+// be answered from the pg_trgm GIN index (with sequential scans off, as
+// the planner would choose on a large table).
+func TestParticipantSearchUsesTrigramIndex(t *testing.T) {
+	admin, base := server(t)
+	s := open(t, admin, base).(*sqlstore.Store)
+	conn, err := s.DB().Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), `SET enable_seqscan = off`); err != nil {
+		t.Fatal(err)
+	}
+	cond, arg := pgstore.Dialect().ParticipantMatch("$1", "alice")
+	rows, err := conn.QueryContext(t.Context(), `EXPLAIN SELECT id FROM recordings WHERE `+cond, arg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, line)
+	}
+	if joined := strings.Join(plan, "\n"); !strings.Contains(joined, "recordings_participant_trgm") {
+		t.Errorf("participant search plan does not use the trigram index:\n%s", joined)
+	}
 }

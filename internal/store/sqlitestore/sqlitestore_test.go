@@ -120,3 +120,55 @@ func TestLabelsBackfill(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgrade migrates a database written before participant search.
+func TestUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "holdfast.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d := sqlitestore.Dialect()
+	d.Migrations = d.Migrations[:storetest.UpgradedSchemaVersion(d.Migrations)]
+	if _, err := sqlstore.New(t.Context(), db, d); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Upgrade(t, db, func(t *testing.T) store.Store {
+		s, err := sqlitestore.Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// TestParticipantSearchUsesTrigramIndex checks that participant search is
+// answered from the FTS5 trigram table, not by scanning recordings.
+func TestParticipantSearchUsesTrigramIndex(t *testing.T) {
+	s, err := sqlitestore.Open(t.Context(), filepath.Join(t.TempDir(), "holdfast.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cond, arg := sqlitestore.Dialect().ParticipantMatch("$1", "alice")
+	rows, err := s.DB().QueryContext(t.Context(), `EXPLAIN QUERY PLAN SELECT id FROM recordings WHERE `+cond, arg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	joined := strings.Join(plan, "\n")
+	if !strings.Contains(joined, "VIRTUAL TABLE INDEX") || !strings.Contains(joined, "recording_participant_fts") || strings.Contains(joined, "SCAN recordings") {
+		t.Errorf("participant search plan does not use the trigram index:\n%s", joined)
+	}
+}

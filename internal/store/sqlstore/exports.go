@@ -61,8 +61,19 @@ func (s *Store) CreateExportJob(ctx context.Context, p store.CreateExportJobPara
 		} else if err != nil {
 			return err
 		}
-		holdIndex := int64(-1)
+		// Each legal-hold export places its own hold, and only over a
+		// set that is not empty: a filter matching nothing holds nothing.
+		holdIndex, holdID := int64(-1), ""
 		if req.Metadata.LegalHold {
+			n, err := s.countMatching(ctx, tx, req.Filter)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				holdID = p.HoldID
+			}
+		}
+		if holdID != "" {
 			holdIndex, verr, err = s.createHoldTx(ctx, tx, store.CreateHoldParams{HoldID: p.HoldID, Spec: p.HoldSpec, Filter: req.Filter, Actor: p.Actor, Now: p.Now,
 				Extra: map[string]any{"export_job_id": p.JobID}})
 			if verr != nil {
@@ -71,13 +82,17 @@ func (s *Store) CreateExportJob(ctx context.Context, p store.CreateExportJobPara
 				return err
 			}
 		}
+		caseID := req.Metadata.CaseID
+		if caseID == "" {
+			caseID = req.Filter.CaseID
+		}
 		filter, _ := json.Marshal(req.Filter)
 		meta, _ := json.Marshal(req.Metadata)
 		dest, _ := json.Marshal(req.Destination)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO export_jobs (id, state, filter, metadata, hold_id, destination, wait_ms, bag_name, created_at, created_by, hold_audit_index)
-			VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			p.JobID, string(filter), string(meta), p.HoldID, string(dest), req.Options.WaitForProcessing.Milliseconds(), vault.BagName(req.Metadata.CaseID, p.JobID),
-			nanos(p.Now), p.Actor, holdIndex); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO export_jobs (id, state, filter, metadata, hold_id, destination, wait_ms, bag_name, created_at, created_by, hold_audit_index, case_id)
+			VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			p.JobID, string(filter), string(meta), holdID, string(dest), req.Options.WaitForProcessing.Milliseconds(), vault.BagName(req.Metadata.CaseID, p.JobID),
+			nanos(p.Now), p.Actor, holdIndex, caseID); err != nil {
 			return err
 		}
 		// One statement fixes the job's items, numbered in id order (so
@@ -87,7 +102,7 @@ func (s *Store) CreateExportJob(ctx context.Context, p store.CreateExportJobPara
 		var a args
 		lp := store.ListRecordingsParams{From: f.From, To: f.To, CaseID: f.CaseID, IDs: f.RecordIDs}
 		sel := `SELECT CAST(` + a.add(p.JobID) + ` AS TEXT), ROW_NUMBER() OVER (ORDER BY id) - 1, id, 'pending' FROM recordings`
-		if _, err := tx.ExecContext(ctx, `INSERT INTO export_items (job_id, seq, recording_id, state) `+sel+recordingWhere(&a, f.MediaType, &lp), a.v...); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO export_items (job_id, seq, recording_id, state) `+sel+s.recordingWhere(&a, f.MediaType, &lp), a.v...); err != nil {
 			return err
 		}
 		n, root, err := setRoot(ctx, tx, `SELECT recording_id FROM export_items WHERE job_id = $1 ORDER BY seq`, p.JobID)
@@ -95,7 +110,7 @@ func (s *Store) CreateExportJob(ctx context.Context, p store.CreateExportJobPara
 			return err
 		}
 		e, err := s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "export.created", Actor: p.Actor, Subject: p.JobID,
-			Data: map[string]any{"job_id": p.JobID, "filter": req.Filter, "metadata": req.Metadata, "hold_id": p.HoldID,
+			Data: map[string]any{"job_id": p.JobID, "filter": req.Filter, "metadata": req.Metadata, "hold_id": holdID,
 				"recording_count": n, "recordings_root": audit.FormatSetRoot(root), "bag_name": vault.BagName(req.Metadata.CaseID, p.JobID)}})
 		if err != nil {
 			return err
@@ -112,6 +127,15 @@ func (s *Store) CreateExportJob(ctx context.Context, p store.CreateExportJobPara
 		return vault.ExportJob{}, fmt.Errorf("%s: create export job: %w", s.d.Name, err)
 	}
 	return s.GetExportJob(ctx, p.JobID)
+}
+
+// countMatching counts the recordings a filter selects.
+func (s *Store) countMatching(ctx context.Context, tx *sql.Tx, f vault.RecordingFilter) (int64, error) {
+	var a args
+	lp := store.ListRecordingsParams{From: f.From, To: f.To, CaseID: f.CaseID, IDs: f.RecordIDs}
+	var n int64
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings`+s.recordingWhere(&a, f.MediaType, &lp), a.v...).Scan(&n)
+	return n, err
 }
 
 // fillProgress reads a job's progress from the counters the job row

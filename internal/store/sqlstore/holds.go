@@ -282,7 +282,7 @@ func (s *Store) createHoldTx(ctx context.Context, tx *sql.Tx, p store.CreateHold
 	var a args
 	sel := `SELECT CAST(` + a.add(p.HoldID) + ` AS TEXT), id, CAST(` + a.add(now) + ` AS BIGINT) FROM recordings`
 	lp := store.ListRecordingsParams{From: f.From, To: f.To, CaseID: f.CaseID, IDs: f.RecordIDs}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) `+sel+recordingWhere(&a, f.MediaType, &lp), a.v...); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) `+sel+s.recordingWhere(&a, f.MediaType, &lp), a.v...); err != nil {
 		return -1, nil, err
 	}
 	n, root, err := setRoot(ctx, tx, `SELECT recording_id FROM hold_recordings WHERE hold_id = $1 ORDER BY recording_id`, p.HoldID)
@@ -347,13 +347,31 @@ func (s *Store) matchIDs(ctx context.Context, q querier, f vault.RecordingFilter
 	lp := store.ListRecordingsParams{From: f.From, To: f.To, CaseID: f.CaseID, IDs: f.RecordIDs}
 	var a args
 	ids := []string{}
-	for id, err := range streamIDs(ctx, q, `SELECT id FROM recordings`+recordingWhere(&a, f.MediaType, &lp)+` ORDER BY id`, a.v...) {
+	for id, err := range streamIDs(ctx, q, `SELECT id FROM recordings`+s.recordingWhere(&a, f.MediaType, &lp)+` ORDER BY id`, a.v...) {
 		if err != nil {
 			return nil, err
 		}
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// releaseHoldTx releases one active hold inside tx and audits it as
+// hold.released with the set it covered; extra is added to the entry.
+func (s *Store) releaseHoldTx(ctx context.Context, tx *sql.Tx, holdID, caseID string, p store.ReleaseHoldParams, extra map[string]any) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE holds SET released_at = $1, released_by = $2, release_reason = $3 WHERE id = $4`, nanos(p.Now), p.Actor, p.Reason, holdID); err != nil {
+		return err
+	}
+	n, root, err := setRoot(ctx, tx, `SELECT recording_id FROM hold_recordings WHERE hold_id = $1 AND released_at IS NULL ORDER BY recording_id`, holdID)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"hold_id": holdID, "case_id": caseID, "release_reason": p.Reason, "recording_count": n, "recordings_root": audit.FormatSetRoot(root)}
+	for k, v := range extra {
+		data[k] = v
+	}
+	_, err = s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.released", Actor: p.Actor, Subject: holdID, Data: data})
+	return err
 }
 
 // ReleaseHold releases one hold. Releasing an already released hold is
@@ -370,16 +388,7 @@ func (s *Store) ReleaseHold(ctx context.Context, p store.ReleaseHoldParams) (vau
 		if !h.Active {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE holds SET released_at = $1, released_by = $2, release_reason = $3 WHERE id = $4`, nanos(p.Now), p.Actor, p.Reason, p.HoldID); err != nil {
-			return err
-		}
-		n, root, err := setRoot(ctx, tx, `SELECT recording_id FROM hold_recordings WHERE hold_id = $1 AND released_at IS NULL ORDER BY recording_id`, p.HoldID)
-		if err != nil {
-			return err
-		}
-		_, err = s.appendAudit(ctx, tx, store.AuditEvent{Time: p.Now, Type: "hold.released", Actor: p.Actor, Subject: p.HoldID,
-			Data: map[string]any{"hold_id": p.HoldID, "case_id": h.CaseID, "release_reason": p.Reason, "recording_count": n, "recordings_root": audit.FormatSetRoot(root)}})
-		return err
+		return s.releaseHoldTx(ctx, tx, h.HoldID, h.CaseID, p, nil)
 	})
 	if err == vault.ErrNotFound {
 		return vault.Hold{}, err

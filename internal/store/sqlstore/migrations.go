@@ -236,7 +236,23 @@ CREATE INDEX export_items_state ON export_items (job_id, state, seq)`,
 ALTER TABLE recordings ADD COLUMN blob_version TEXT NOT NULL DEFAULT '';
 ALTER TABLE recordings ADD COLUMN object_lock_on INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX recordings_blob_version ON recordings (blob_version, object_lock_on)`,
+	// 12: search by call id and participant (the participant text is kept
+	// by the store; its trigram index is the dialect's), and the case of
+	// each export job, for the case views.
+	`
+ALTER TABLE recordings ADD COLUMN participant_text TEXT NOT NULL DEFAULT '';
+CREATE INDEX recordings_call_id ON recordings (call_id);
+ALTER TABLE export_jobs ADD COLUMN case_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX export_jobs_case_id ON export_jobs (case_id)`,
+	// 13: fill the columns of step 12 for rows written before it, and build
+	// the participant trigram index.
+	DialectStep(StepParticipantSearch),
 }
 
 // labelsMigration is the schema version that creates recording_labels.
 const labelsMigration = 4
+
+// StepParticipantSearch is the dialect step that backfills participant_text
+// and export_jobs.case_id and builds the trigram index participant search
+// uses (SQLite FTS5 with the trigram tokenizer; PostgreSQL pg_trgm).
+const StepParticipantSearch = "participant_search"

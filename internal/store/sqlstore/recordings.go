@@ -60,10 +60,10 @@ func (s *Store) CreateRecording(ctx context.Context, p store.CreateRecordingPara
 		dur = sql.NullInt64{Int64: *r.DurationMS, Valid: true}
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO recordings (`+recordingColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO recordings (`+recordingColumns+`, participant_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 			r.ID, r.MediaType, string(r.Status), r.FailureReason, r.CallID, nanos(r.StartedAt), nullNanos(r.EndedAt), dur, r.Direction, string(parts), string(labels),
 			r.Content.SizeBytes, r.Content.SHA256, r.Content.SHA512, r.Content.MediaFormat, r.Content.Codec, r.Content.SampleRate, r.Content.Channels,
-			nanos(r.IngestedAt), nullNanos(r.CompletedAt))
+			nanos(r.IngestedAt), nullNanos(r.CompletedAt), vault.ParticipantSearchText(r.Participants))
 		if err != nil {
 			return err
 		}
@@ -254,9 +254,13 @@ func (s *Store) loadHolds(ctx context.Context, q querier, recs []vault.Recording
 	return nil
 }
 
+// activeHoldOn is the condition that a recording is under an active hold.
+const activeHoldOn = `EXISTS (SELECT 1 FROM hold_recordings hr JOIN holds h ON h.id = hr.hold_id
+	WHERE hr.recording_id = recordings.id AND hr.released_at IS NULL AND h.released_at IS NULL)`
+
 // recordingWhere builds the WHERE clause shared by listing and hold
 // filters.
-func recordingWhere(a *args, mediaType string, f *store.ListRecordingsParams) string {
+func (s *Store) recordingWhere(a *args, mediaType string, f *store.ListRecordingsParams) string {
 	var conds []string
 	if mediaType != "" {
 		conds = append(conds, "media_type = "+a.add(mediaType))
@@ -280,6 +284,21 @@ func recordingWhere(a *args, mediaType string, f *store.ListRecordingsParams) st
 	for _, l := range f.Labels {
 		conds = append(conds, "id IN (SELECT recording_id FROM recording_labels WHERE name = "+a.add(l.Key)+" AND value = "+a.add(l.Value)+")")
 	}
+	if f.CallID != "" {
+		conds = append(conds, "call_id = "+a.add(f.CallID))
+	}
+	if f.Participant != "" {
+		cond, arg := s.d.ParticipantMatch(a.next(), strings.ToLower(f.Participant))
+		a.add(arg)
+		conds = append(conds, cond)
+	}
+	if f.LegalHold != nil {
+		if *f.LegalHold {
+			conds = append(conds, activeHoldOn)
+		} else {
+			conds = append(conds, "NOT "+activeHoldOn)
+		}
+	}
 	if f.Cursor != "" {
 		conds = append(conds, "id > "+a.add(f.Cursor))
 	}
@@ -297,7 +316,7 @@ func (s *Store) ListRecordings(ctx context.Context, p store.ListRecordingsParams
 		limit = 100
 	}
 	var a args
-	q := `SELECT ` + recordingColumns + ` FROM recordings` + recordingWhere(&a, p.MediaType, &p) + ` ORDER BY id LIMIT ` + a.add(limit+1)
+	q := `SELECT ` + recordingColumns + ` FROM recordings` + s.recordingWhere(&a, p.MediaType, &p) + ` ORDER BY id LIMIT ` + a.add(limit+1)
 	rows, err := s.db.QueryContext(ctx, q, a.v...)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: list recordings: %w", s.d.Name, err)

@@ -41,9 +41,27 @@ type Dialect struct {
 	// deadlock. "" where BEGIN already serializes writers, as in SQLite.
 	LockWriters string
 	// Migrations are the schema steps, applied in order; index+1 is the
-	// schema version.
+	// schema version. A step that is DialectStep(name) is replaced by the
+	// statements Steps[name].
 	Migrations []string
+	// Steps are the dialect's own schema statements, named by the
+	// DialectStep placeholders in Migrations (such as the trigram index
+	// behind participant search). Each is run as one statement.
+	Steps map[string][]string
+	// ParticipantMatch returns a condition on the recordings table that
+	// holds when a participant's aor or name contains needle (already
+	// lower-cased), using the dialect's trigram index, and the argument
+	// to bind at placeholder ph.
+	ParticipantMatch func(ph, needle string) (cond string, arg any)
 }
+
+// dialectStepPrefix marks a migration step whose statements differ per
+// dialect.
+const dialectStepPrefix = "-- dialect step: "
+
+// DialectStep names a migration step that each dialect supplies in its
+// Steps, for schema that portable SQL cannot express.
+func DialectStep(name string) string { return dialectStepPrefix + name }
 
 // Store is a [store.Store] on a database/sql handle. It is safe for
 // concurrent use.
@@ -81,7 +99,14 @@ func (s *Store) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			for _, stmt := range splitStatements(step) {
+			stmts := splitStatements(step)
+			if name, ok := strings.CutPrefix(step, dialectStepPrefix); ok {
+				var found bool
+				if stmts, found = s.d.Steps[name]; !found {
+					return fmt.Errorf("the dialect has no step %q", name)
+				}
+			}
+			for _, stmt := range stmts {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return fmt.Errorf("statement %q: %w", firstLine(stmt), err)
 				}
@@ -167,6 +192,9 @@ func (a *args) add(v any) string {
 	a.v = append(a.v, v)
 	return fmt.Sprintf("$%d", len(a.v))
 }
+
+// next is the placeholder the next add will return.
+func (a *args) next() string { return fmt.Sprintf("$%d", len(a.v)+1) }
 
 func (a *args) in(vals []string) string {
 	ph := make([]string, len(vals))

@@ -54,6 +54,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RecordingRoundTrip", testRecordingRoundTrip},
 		{"ListRecordingsFilters", testListRecordingsFilters},
 		{"ListRecordingsPagination", testListRecordingsPagination},
+		{"ListRecordingsSearch", testListRecordingsSearch},
+		{"Cases", testCases},
 		{"IDOrderIsBytewise", testIDOrderIsBytewise},
 		{"FinishProcessing", testFinishProcessing},
 		{"ApplyRecordingHoldsAtomic", testApplyRecordingHoldsAtomic},
