@@ -79,6 +79,9 @@ var authTable = map[string]authRule{
 	"listHoldRecordings": {all: []string{pView}},
 	"holdProof":          {all: []string{pView}},
 	"releaseHold":        {all: []string{pRelease}, body: `{"release_reason":"matrix"}`},
+	"listCases":          {all: []string{pView}},
+	"getCase":            {all: []string{pView}},
+	"releaseCase":        {all: []string{pRelease}, body: `{"release_reason":"matrix"}`},
 
 	"createExport":           {all: []string{pExport}, body: `{"filter":{"record_ids":["` + fakeRec + `"]}}`},
 	"listExports":            {all: []string{pExport}},
