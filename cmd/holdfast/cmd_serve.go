@@ -13,7 +13,7 @@ import (
 
 type serveOptions struct {
 	listen, data, database, blobs, signingKey, faults string
-	maxUpload                                         int64
+	maxUpload, scrubRate                              int64
 	rateLimit                                         float64
 	rateBurst                                         int
 	logLevel                                          string
@@ -37,6 +37,7 @@ func newServeCommand(e *env) *cobra.Command {
 	f.StringVar(&o.signingKey, "signing-key", "", "Ed25519 signing key file (env HOLDFAST_SIGNING_KEY_FILE; default <data>/signing-key)")
 	f.StringVar(&o.faults, "faults", "", "fault injection, e.g. 'locked=0.3,rate_limited=0.1,unavailable=0.05,retry_after=2s,processing_delay=5s' (env HOLDFAST_FAULTS)")
 	f.Int64Var(&o.maxUpload, "max-upload-bytes", 2<<30, "largest accepted media upload in bytes")
+	f.Int64Var(&o.scrubRate, "scrub-rate", 4<<20, "bytes per second re-hashed to check stored blobs against their ingest SHA-256 (0 turns scrubbing off)")
 	f.Float64Var(&o.rateLimit, "rate-limit", 50, "requests per second allowed per token")
 	f.IntVar(&o.rateBurst, "rate-burst", 100, "burst of requests allowed per token")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -61,6 +62,9 @@ func runServe(cmd *cobra.Command, e *env, o serveOptions) error {
 	if o.maxUpload <= 0 {
 		return usagef("--max-upload-bytes must be positive, got %s", strconv.FormatInt(o.maxUpload, 10))
 	}
+	if o.scrubRate < 0 {
+		return usagef("--scrub-rate must be 0 (off) or a positive number of bytes per second, got %d", o.scrubRate)
+	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	cfg := server.Config{
 		Listen:         pick(o.listen, "HOLDFAST_LISTEN", e, "127.0.0.1:8640"),
@@ -71,6 +75,7 @@ func runServe(cmd *cobra.Command, e *env, o serveOptions) error {
 		BootstrapToken: e.getenv("HOLDFAST_BOOTSTRAP_TOKEN"),
 		Faults:         pick(o.faults, "HOLDFAST_FAULTS", e, ""),
 		MaxUploadBytes: o.maxUpload,
+		ScrubRate:      o.scrubRate,
 		RateLimit:      o.rateLimit,
 		RateBurst:      o.rateBurst,
 		Logger:         log,

@@ -11,6 +11,7 @@ import (
 	"github.com/holdfast/holdfast/internal/httpapi"
 	"github.com/holdfast/holdfast/internal/jobs"
 	"github.com/holdfast/holdfast/internal/objectlock"
+	"github.com/holdfast/holdfast/internal/scrub"
 )
 
 // objectLockEvery is how often the Object Lock sync runs: a hold's S3
@@ -59,4 +60,27 @@ func (a *App) wireObjectLock(ctx context.Context, reg *prometheus.Registry) ([]h
 		}
 		return fmt.Sprintf("in force on bucket %s, %d pending", s3.Bucket(), n), nil
 	}}}, nil
+}
+
+// wireScrub registers the scrub job when cfg.ScrubRate > 0, the
+// holdfast_scrub_mismatches gauge and the scrub /readyz check.
+func (a *App) wireScrub(reg *prometheus.Registry) []httpapi.ReadyCheck {
+	if a.cfg.ScrubRate <= 0 {
+		return nil
+	}
+	w := &scrub.Worker{Store: a.db, Blobs: a.Blobs, Clock: a.cfg.Clock, Rate: a.cfg.ScrubRate, Logger: a.log}
+	a.Jobs.Register(jobs.KindScrubBlobs, w, 1)
+	a.Jobs.Every(jobs.KindScrubBlobs, scrub.Every)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "holdfast_scrub_mismatches", Help: "Recordings whose stored blob no longer hashes to its ingest SHA-256.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ms, err := a.db.ScrubMismatches(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(len(ms))
+	}))
+	return []httpapi.ReadyCheck{{Name: "scrub", Check: func(ctx context.Context) (string, error) { return scrub.Status(ctx, a.db) }}}
 }

@@ -50,6 +50,9 @@ type Config struct {
 	SigningKeyFile string // "" = <data>/signing-key
 	BootstrapToken string // "" = generate into <data>/bootstrap-token if no token exists
 	Faults         string
+	// ScrubRate is how many bytes per second blob scrubbing re-hashes
+	// (0 turns scrubbing off).
+	ScrubRate      int64
 	MaxUploadBytes int64
 	RateLimit      float64
 	RateBurst      int
@@ -187,6 +190,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		a.Store.Close()
 		return nil, err
 	}
+	checks = append(checks, a.wireScrub(reg)...)
 	a.API = httpapi.New(httpapi.Config{
 		Registry: reg, ReadyChecks: checks,
 		Session:      a.Sessions.SecretHash,

@@ -247,6 +247,20 @@ CREATE INDEX export_jobs_case_id ON export_jobs (case_id)`,
 	// 13: fill the columns of step 12 for rows written before it, and build
 	// the participant trigram index.
 	DialectStep(StepParticipantSearch),
+	// 14: blob scrubbing: where the next pass starts, and the recordings
+	// whose stored bytes no longer match their ingest SHA-256.
+	`
+CREATE TABLE scrub_state (
+	id INTEGER PRIMARY KEY,
+	cursor TEXT NOT NULL
+);
+INSERT INTO scrub_state (id, cursor) VALUES (1, '');
+CREATE TABLE scrub_mismatches (
+	recording_id TEXT PRIMARY KEY,
+	expected TEXT NOT NULL,
+	actual TEXT NOT NULL,
+	found_at BIGINT NOT NULL
+)`,
 }
 
 // labelsMigration is the schema version that creates recording_labels.
