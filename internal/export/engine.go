@@ -11,6 +11,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -205,6 +207,9 @@ func (e *Engine) execute(ctx context.Context, w store.ExportWork, log *slog.Logg
 	if err != nil {
 		return err
 	}
+	if err := e.restore(ctx, w, dir); err != nil {
+		return err
+	}
 	deadline := w.Job.CreatedAt.Add(w.WaitForProcessing)
 	state := vault.ExportRunning
 	for {
@@ -234,6 +239,38 @@ func (e *Engine) execute(ctx context.Context, w store.ExportWork, log *slog.Logg
 		}
 	}
 	return e.seal(ctx, w, dir, log)
+}
+
+// restore exports again every item committed as exported whose files are
+// not in this replica's staging directory: another replica worked the job
+// and died, and its files went with it. The copy comes from the shared
+// blob store (the same bytes, checked against the ingest SHA-256), and the
+// item's row is rewritten with what was written here.
+func (e *Engine) restore(ctx context.Context, w store.ExportWork, dir string) error {
+	after := -1
+	for {
+		items, err := e.cfg.Store.ExportItems(ctx, w.Job.ID, after, 200)
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		for _, it := range items {
+			after = it.Seq
+			if it.State != store.ItemExported || (fileExists(dir, it.Path) && fileExists(dir, it.MetaPath)) {
+				continue
+			}
+			if _, err := e.exportItem(ctx, w, dir, it, time.Time{}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func fileExists(dir, rel string) bool {
+	_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel)))
+	return err == nil
 }
 
 // pass goes once over the pending items and returns how many are still
