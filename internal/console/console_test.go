@@ -250,3 +250,31 @@ func TestRecordingsSearchErrorsAreTheAPIs(t *testing.T) {
 	want(t, "bad status", b.get("/recordings?status=bogus"), 400, "query.status", "validation_failed")
 	want(t, "no match", b.get("/recordings?media_type=EMAIL"), 200, "No recording matches.")
 }
+
+func TestRevokingTheTokenEndsTheSession(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+	admin := srv.Client(t)
+	id := ingestOne(t, admin)
+	tok, err := admin.CreateToken(context.Background(), "paralegal", []string{"recording:view"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, srv.URL)
+	b.signIn(tok.Secret)
+	want(t, "overview before revocation", b.get("/"), 200, "Signed in as paralegal")
+	if p := b.do(http.MethodGet, "/api/v2/recordings/"+id+"/media", nil, map[string]string{"Range": "bytes=0-3"}); p.status != http.StatusPartialContent {
+		t.Fatalf("media before revocation: %d", p.status)
+	}
+	if _, err := admin.RevokeToken(context.Background(), tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.do(http.MethodGet, "/api/v2/recordings/"+id+"/media", nil, map[string]string{"Range": "bytes=0-3"}); p.status != http.StatusUnauthorized {
+		t.Errorf("media after revocation: %d, want 401", p.status)
+	}
+	p := b.get("/recordings")
+	if p.status != http.StatusSeeOther || !strings.Contains(p.header.Get("Location"), "/signin") || !strings.Contains(p.header.Get("Location"), "revoked") {
+		t.Errorf("page after revocation: %d %q, want 303 to /signin saying the token was revoked", p.status, p.header.Get("Location"))
+	}
+	want(t, "signing in again with the revoked token", b.post("/signin", url.Values{"token": {tok.Secret}}), 401, "revoked")
+}
