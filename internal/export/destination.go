@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"fmt"
+	"github.com/holdfast/holdfast/internal/vault"
 	"os"
 	"path/filepath"
 )
@@ -48,4 +49,11 @@ func (d FilesystemDestination) Publish(ctx context.Context, name, dir string) (s
 // Local returns Root/name.
 func (d FilesystemDestination) Local(name string) (string, error) {
 	return filepath.Join(d.Root, name), nil
+}
+
+// S3Uploader writes a sealed bag to the S3 bucket and prefix of an s3
+// destination with its Object Lock settings, server-side, and returns the
+// package location (s3://bucket/prefix/name).
+type S3Uploader interface {
+	UploadBag(ctx context.Context, dir, name string, d vault.Destination) (string, error)
 }

@@ -34,6 +34,9 @@ type Config struct {
 	Dest   Destination
 	Clock  vault.Clock
 	Logger *slog.Logger
+	// S3, if set, writes bags whose destination is s3 (after they are
+	// sealed in Dest, which still serves their download).
+	S3 S3Uploader
 	// Owner names this engine in job leases.
 	Owner string
 	// Workers is how many jobs run at once (default 1).

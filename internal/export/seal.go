@@ -123,6 +123,14 @@ func (e *Engine) seal(ctx context.Context, w store.ExportWork, dir string, log *
 	if err != nil {
 		return err
 	}
+	if w.Job.Destination.Type == "s3" {
+		if e.cfg.S3 == nil {
+			return errors.New("export: this server has no S3 connection for an s3 destination")
+		}
+		if loc, err = e.cfg.S3.UploadBag(ctx, dir, w.BagName, w.Job.Destination); err != nil {
+			return err
+		}
+	}
 	state := vault.ExportCompleted
 	if n.failed > 0 {
 		state = vault.ExportCompletedWithErrors

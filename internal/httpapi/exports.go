@@ -37,6 +37,9 @@ func decodeExportRequest(r *http.Request, body []byte) (vault.ExportRequest, err
 // true the hold is placed in the transaction that creates the job, so
 // every matched recording is held before the answer is sent.
 func (s *Server) createExport(w http.ResponseWriter, r *http.Request, tok vault.Token, body []byte, req vault.ExportRequest) error {
+	if err := s.checkDestination(req.Destination); err != nil {
+		return err
+	}
 	idem, err := s.reserveIdempotency(r, tok, "POST /api/v2/bulk/recordingexports")
 	if err != nil {
 		return err
@@ -321,4 +324,16 @@ func (s *Server) getPackageFile(w http.ResponseWriter, r *http.Request, tok vaul
 	w.Header().Set("Content-Type", "application/octet-stream")
 	serveContent(w, r, st.ModTime(), f)
 	return nil
+}
+
+// checkDestination refuses a destination this server cannot write to.
+func (s *Server) checkDestination(d vault.Destination) error {
+	if d.Type != "s3" {
+		return nil
+	}
+	if s.cfg.CheckDestination == nil {
+		return &vault.ValidationError{Errors: []vault.FieldError{{Field: "destination.type", Code: "unsupported",
+			Message: `this server has no S3 connection (start it with --blobs s3://…) so it cannot write an s3 destination; use {"type": "filesystem"}`}}}
+	}
+	return s.cfg.CheckDestination(d)
 }

@@ -1349,8 +1349,10 @@ func testOAExports(t *testing.T) {
 	}{
 		{map[string]any{"legal_hold": true, "metadata": map[string]any{"legal_hold": false}, "filter": map[string]any{"media_type": "SIP"}},
 			[]string{"legal_hold:conflicting_values", "metadata.legal_hold:conflicting_values"}},
-		{map[string]any{"filter": map[string]any{"media_type": "SIP"}, "destination": map[string]any{"type": "s3", "bucket": "evidence"}, "options": map[string]any{"wait_for_processing": "forever"}},
-			[]string{"destination.type:unsupported", "options.wait_for_processing:invalid_duration"}},
+		{map[string]any{"filter": map[string]any{"media_type": "SIP"}, "destination": map[string]any{"type": "s3"}, "options": map[string]any{"wait_for_processing": "forever"}},
+			[]string{"destination.bucket:required", "options.wait_for_processing:invalid_duration"}},
+		{map[string]any{"filter": map[string]any{"media_type": "SIP"}, "destination": map[string]any{"type": "s3", "bucket": "evidence"}},
+			[]string{"destination.type:unsupported"}},
 		{map[string]any{"metadata": map[string]any{"legal_hold": true, "hold_date": "2023-11-01"}, "hold_reason": "x"},
 			[]string{"filter:required", "metadata.hold_date:invalid_timestamp", "hold_reason:unknown_field"}},
 		{map[string]any{"filter": map[string]any{"record_ids": []string{"rec_01JD0000000000000000000000"}}},

@@ -63,6 +63,11 @@ type Config struct {
 	// AuditStatus reports the result of the startup audit self-check for
 	// /readyz; nil means healthy.
 	AuditStatus func() error
+	// CheckDestination, if set, vets an export destination against what
+	// this server can reach (an S3 destination needs an S3 connection and
+	// must not overlap the blob store); it returns *vault.ValidationError.
+	// Without it, S3 destinations are refused as unsupported.
+	CheckDestination func(d vault.Destination) error
 	// ReadyChecks are further named checks /readyz runs and reports (for
 	// example Object Lock and blob scrubbing).
 	ReadyChecks []ReadyCheck

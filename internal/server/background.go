@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,7 @@ import (
 	"github.com/holdfast/holdfast/internal/jobs"
 	"github.com/holdfast/holdfast/internal/objectlock"
 	"github.com/holdfast/holdfast/internal/scrub"
+	"github.com/holdfast/holdfast/internal/vault"
 )
 
 // objectLockEvery is how often the Object Lock sync runs: a hold's S3
@@ -83,4 +85,68 @@ func (a *App) wireScrub(reg *prometheus.Registry) []httpapi.ReadyCheck {
 		return float64(len(ms))
 	}))
 	return []httpapi.ReadyCheck{{Name: "scrub", Check: func(ctx context.Context) (string, error) { return scrub.Status(ctx, a.db) }}}
+}
+
+// s3Destination writes export bags to S3 destinations with the blob
+// store's connection, and vets destinations before a job is created.
+type s3Destination struct {
+	blobs *s3blob.Store
+	clock interface{ Now() time.Time }
+}
+
+// UploadBag writes the sealed bag under bucket/prefix/name with the
+// destination's Object Lock on every object.
+func (d s3Destination) UploadBag(ctx context.Context, dir, name string, dest vault.Destination) (string, error) {
+	prefix := name
+	if dest.Prefix != "" {
+		prefix = dest.Prefix + "/" + name
+	}
+	p := s3blob.UploadTreeParams{Bucket: dest.Bucket, Prefix: prefix}
+	if l := dest.ObjectLock; l != nil {
+		p.LegalHold = l.LegalHold
+		if l.Mode != "" && l.RetainUntil != nil {
+			p.Mode, p.RetainUntil = l.Mode, *l.RetainUntil
+		}
+	}
+	if _, err := d.blobs.UploadTree(ctx, dir, p); err != nil {
+		return "", err
+	}
+	return "s3://" + dest.Bucket + "/" + prefix + "/", nil
+}
+
+// check refuses a destination that overlaps the blob store's bucket and
+// prefix (§7), whose retention date has passed, or whose bucket this
+// server cannot reach.
+func (d s3Destination) check(dest vault.Destination) error {
+	var errs []vault.FieldError
+	blobPrefix := strings.TrimSuffix(d.blobs.Prefix(), "/")
+	if dest.Bucket == d.blobs.Bucket() && prefixesOverlap(dest.Prefix, blobPrefix) {
+		errs = append(errs, vault.FieldError{Field: "destination.prefix", Code: "overlaps_blob_store",
+			Message: fmt.Sprintf("s3://%s/%s overlaps the blob store s3://%s/%s; choose another bucket or a prefix outside %q", dest.Bucket, dest.Prefix, d.blobs.Bucket(), blobPrefix, blobPrefix)})
+	}
+	if l := dest.ObjectLock; l != nil && l.RetainUntil != nil && !l.RetainUntil.After(d.clock.Now()) {
+		errs = append(errs, vault.FieldError{Field: "destination.object_lock.retain_until", Code: "invalid",
+			Message: "must be in the future, e.g. " + d.clock.Now().AddDate(7, 0, 0).Format(time.RFC3339)})
+	}
+	if len(errs) == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.blobs.BucketExists(ctx, dest.Bucket); err != nil {
+			errs = append(errs, vault.FieldError{Field: "destination.bucket", Code: "unreachable", Message: "this server cannot reach the bucket: " + err.Error()})
+		}
+	}
+	if len(errs) > 0 {
+		return &vault.ValidationError{Errors: errs}
+	}
+	return nil
+}
+
+// prefixesOverlap reports whether one key prefix contains the other, by
+// whole path segments ("" contains everything).
+func prefixesOverlap(a, b string) bool {
+	a, b = strings.Trim(a, "/"), strings.Trim(b, "/")
+	if a == "" || b == "" || a == b {
+		return true
+	}
+	return strings.HasPrefix(a, b+"/") || strings.HasPrefix(b, a+"/")
 }

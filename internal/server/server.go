@@ -181,7 +181,16 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 	dest := export.FilesystemDestination{Root: filepath.Join(cfg.DataDir, "exports")}
-	a.Exports = export.New(export.Config{Store: a.Store, Blobs: a.Blobs, Audit: a.Audit, Dest: dest, Clock: cfg.Clock, Logger: cfg.Logger,
+	var s3dest *s3Destination
+	if s3, ok := a.Blobs.(*s3blob.Store); ok {
+		s3dest = &s3Destination{blobs: s3, clock: cfg.Clock}
+	}
+	var uploader export.S3Uploader
+	var checkDest func(vault.Destination) error
+	if s3dest != nil {
+		uploader, checkDest = s3dest, s3dest.check
+	}
+	a.Exports = export.New(export.Config{S3: uploader, Store: a.Store, Blobs: a.Blobs, Audit: a.Audit, Dest: dest, Clock: cfg.Clock, Logger: cfg.Logger,
 		Owner: vault.NewID("engine", cfg.Clock.Now()), Yield: a.yieldToAPI})
 	a.Sessions = console.NewSessions(cfg.Clock)
 	reg := prometheus.NewRegistry()
@@ -192,7 +201,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	checks = append(checks, a.wireScrub(reg)...)
 	a.API = httpapi.New(httpapi.Config{
-		Registry: reg, ReadyChecks: checks,
+		Registry: reg, ReadyChecks: checks, CheckDestination: checkDest,
 		Session:      a.Sessions.SecretHash,
 		ExportNotify: a.Exports.Notify, PackageDir: dest.Local,
 		Store: a.Store, Blobs: a.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, Processor: a.Processor,

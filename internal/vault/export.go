@@ -3,6 +3,7 @@ package vault
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -174,13 +175,14 @@ func DecodeExportRequest(body []byte, legalHoldQuery *string) (ExportRequest, er
 		df := NewFields(do, "destination", &p)
 		if t, ok := df.Enum("type", []string{"filesystem", "s3"}); ok {
 			req.Destination.Type = t
-			if t == "s3" {
-				p.Add("destination.type", "unsupported", `S3 destinations are not available on this server yet; use {"type": "filesystem"}`)
-			}
 		}
-		df.Raw("bucket")
-		df.Raw("prefix")
-		df.Raw("object_lock")
+		if req.Destination.Type == "s3" {
+			decodeS3Destination(df, &req.Destination)
+		} else {
+			df.Raw("bucket")
+			df.Raw("prefix")
+			df.Raw("object_lock")
+		}
 		df.RejectUnknown("type, bucket, prefix, object_lock", nil)
 	}
 	req.Options.WaitForProcessing = DefaultWaitForProcessing
@@ -275,4 +277,63 @@ func ShortDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// s3BucketName is the S3 bucket naming rule (3–63 of a-z, 0-9, '.', '-',
+// starting and ending with a letter or digit).
+var s3BucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+// decodeS3Destination reads bucket, prefix and object_lock of an s3
+// destination. Whether this server can reach the bucket, and whether it
+// overlaps the blob store, is checked by the server.
+func decodeS3Destination(df *Fields, d *Destination) {
+	p := df.Problems()
+	if b, ok := df.String("bucket", "evidence-exports"); ok {
+		if !s3BucketName.MatchString(b) {
+			p.Add(df.Path("bucket"), "invalid", `must be an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', e.g. "evidence-exports"`)
+		}
+		d.Bucket = b
+	} else if _, present := df.Raw("bucket"); !present {
+		df.Require("bucket", `"evidence-exports"`)
+	}
+	if pre, ok := df.String("prefix", "holdfast/exports"); ok {
+		pre = strings.Trim(pre, "/")
+		bad := len(pre) > 512 || strings.ContainsAny(pre, "\x00\\")
+		for _, seg := range strings.Split(pre, "/") {
+			if pre != "" && (seg == "" || seg == "." || seg == "..") {
+				bad = true
+			}
+		}
+		if bad {
+			p.Add(df.Path("prefix"), "invalid", `must be a key prefix of '/'-separated names without empty, "." or ".." segments, e.g. "holdfast/exports"`)
+		}
+		d.Prefix = pre
+	}
+	lo, ok := df.Object("object_lock", `{"mode": "COMPLIANCE", "retain_until": "2033-01-01T00:00:00Z", "legal_hold": true}`)
+	if !ok {
+		return
+	}
+	lf := NewFields(lo, df.Path("object_lock"), p)
+	var l ObjectLock
+	if b, ok := lf.Bool("legal_hold"); ok {
+		l.LegalHold = b
+	}
+	mode, hasMode := lf.Enum("mode", []string{"COMPLIANCE", "GOVERNANCE"})
+	until, hasUntil := lf.Time("retain_until")
+	if hasMode {
+		l.Mode = mode
+	}
+	if hasUntil {
+		l.RetainUntil = &until
+	}
+	_, rawMode := lf.Raw("mode")
+	_, rawUntil := lf.Raw("retain_until")
+	switch {
+	case rawMode && !rawUntil:
+		lf.Require("retain_until", `"2033-01-01T00:00:00Z" (a mode needs a retention date)`)
+	case rawUntil && !rawMode:
+		lf.Require("mode", `"COMPLIANCE" (a retention date needs a mode)`)
+	}
+	lf.RejectUnknown("legal_hold, mode, retain_until", nil)
+	d.ObjectLock = &l
 }
