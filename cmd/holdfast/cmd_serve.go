@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/holdfast/holdfast/internal/edge"
 	"github.com/holdfast/holdfast/internal/server"
 )
 
@@ -17,6 +18,10 @@ type serveOptions struct {
 	rateLimit                                         float64
 	rateBurst                                         int
 	logLevel                                          string
+	trustedProxies                                    string
+	unauthRateLimit                                   float64
+	unauthRateBurst                                   int
+	edge                                              edge.Limits
 }
 
 func newServeCommand(e *env) *cobra.Command {
@@ -41,6 +46,15 @@ func newServeCommand(e *env) *cobra.Command {
 	f.Float64Var(&o.rateLimit, "rate-limit", 50, "requests per second allowed per token")
 	f.IntVar(&o.rateBurst, "rate-burst", 100, "burst of requests allowed per token")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&o.trustedProxies, "trusted-proxies", "", "proxies whose X-Forwarded-For names the client, CIDRs or addresses, e.g. 10.0.0.0/8,192.0.2.7 (env HOLDFAST_TRUSTED_PROXIES; default none: the peer address is the client)")
+	f.Float64Var(&o.unauthRateLimit, "unauth-rate-limit", 10, "requests per second allowed per client address without a valid token")
+	f.IntVar(&o.unauthRateBurst, "unauth-rate-burst", 50, "burst of requests allowed per client address without a valid token")
+	f.IntVar(&o.edge.MaxConns, "max-conns", 0, "most open connections in all (default: derived from the file-descriptor limit, (limit-64)/2, at most 10000)")
+	f.IntVar(&o.edge.MaxConnsPerClient, "max-conns-per-client", 0, "most open connections per client address, IPv6 per /64 (default: an eighth of --max-conns, 4 to 256)")
+	f.DurationVar(&o.edge.HeaderTimeout, "header-timeout", edge.DefaultHeaderTimeout, "longest time to read a request's headers")
+	f.DurationVar(&o.edge.IdleTimeout, "idle-timeout", edge.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	f.DurationVar(&o.edge.BodyWindow, "body-timeout", edge.DefaultBodyWindow, "a request body must send --body-min-rate bytes/s in every such window of waiting, or it is cut (408)")
+	f.Int64Var(&o.edge.BodyMinRate, "body-min-rate", edge.DefaultBodyMinRate, "slowest accepted request body, bytes per second (see --body-timeout)")
 	return cmd
 }
 
@@ -59,6 +73,12 @@ func runServe(cmd *cobra.Command, e *env, o serveOptions) error {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return usagef("--log-level %q: use debug, info, warn or error", o.logLevel)
 	}
+	if o.edge.MaxConns < 0 || o.edge.MaxConnsPerClient < 0 || o.edge.HeaderTimeout <= 0 || o.edge.IdleTimeout <= 0 || o.edge.BodyWindow <= 0 || o.edge.BodyMinRate <= 0 {
+		return usagef("--max-conns and --max-conns-per-client must not be negative, and the timeouts and --body-min-rate must be positive")
+	}
+	if o.unauthRateLimit <= 0 || o.unauthRateBurst <= 0 {
+		return usagef("--unauth-rate-limit and --unauth-rate-burst must be positive")
+	}
 	if o.maxUpload <= 0 {
 		return usagef("--max-upload-bytes must be positive, got %s", strconv.FormatInt(o.maxUpload, 10))
 	}
@@ -67,18 +87,22 @@ func runServe(cmd *cobra.Command, e *env, o serveOptions) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	cfg := server.Config{
-		Listen:         pick(o.listen, "HOLDFAST_LISTEN", e, "127.0.0.1:8640"),
-		DataDir:        pick(o.data, "HOLDFAST_DATA", e, "./holdfast-data"),
-		DatabaseURL:    pick(o.database, "HOLDFAST_DATABASE_URL", e, ""),
-		BlobURL:        pick(o.blobs, "HOLDFAST_BLOB_URL", e, ""),
-		SigningKeyFile: pick(o.signingKey, "HOLDFAST_SIGNING_KEY_FILE", e, ""),
-		BootstrapToken: e.getenv("HOLDFAST_BOOTSTRAP_TOKEN"),
-		Faults:         pick(o.faults, "HOLDFAST_FAULTS", e, ""),
-		MaxUploadBytes: o.maxUpload,
-		ScrubRate:      o.scrubRate,
-		RateLimit:      o.rateLimit,
-		RateBurst:      o.rateBurst,
-		Logger:         log,
+		Listen:          pick(o.listen, "HOLDFAST_LISTEN", e, "127.0.0.1:8640"),
+		DataDir:         pick(o.data, "HOLDFAST_DATA", e, "./holdfast-data"),
+		DatabaseURL:     pick(o.database, "HOLDFAST_DATABASE_URL", e, ""),
+		BlobURL:         pick(o.blobs, "HOLDFAST_BLOB_URL", e, ""),
+		SigningKeyFile:  pick(o.signingKey, "HOLDFAST_SIGNING_KEY_FILE", e, ""),
+		BootstrapToken:  e.getenv("HOLDFAST_BOOTSTRAP_TOKEN"),
+		Faults:          pick(o.faults, "HOLDFAST_FAULTS", e, ""),
+		MaxUploadBytes:  o.maxUpload,
+		ScrubRate:       o.scrubRate,
+		RateLimit:       o.rateLimit,
+		RateBurst:       o.rateBurst,
+		TrustedProxies:  pick(o.trustedProxies, "HOLDFAST_TRUSTED_PROXIES", e, ""),
+		Edge:            o.edge,
+		UnauthRateLimit: o.unauthRateLimit,
+		UnauthRateBurst: o.unauthRateBurst,
+		Logger:          log,
 	}
 	ctx := cmd.Context()
 	app, err := server.Open(ctx, cfg)

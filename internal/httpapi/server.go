@@ -24,6 +24,7 @@ import (
 
 	"github.com/holdfast/holdfast/internal/auditlog"
 	"github.com/holdfast/holdfast/internal/blob"
+	"github.com/holdfast/holdfast/internal/edge"
 	"github.com/holdfast/holdfast/internal/faults"
 	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
@@ -75,6 +76,17 @@ type Config struct {
 	// token's secret hash; only the media route accepts it (see
 	// mediaRoute).
 	Session func(r *http.Request) (secretHash string, ok bool)
+	// Proxies are the trusted proxies (--trusted-proxies): per-client
+	// limits key on the X-Forwarded-For client they name.
+	Proxies edge.Proxies
+	// UnauthRateLimit and UnauthRateBurst bound requests without a valid
+	// token per client address (defaults 10/s, burst 50).
+	UnauthRateLimit rate.Limit
+	UnauthRateBurst int
+	// BodyWindow and BodyMinRate bound slow request bodies (see
+	// edge.Limits; defaults 20 s and 1 KiB/s).
+	BodyWindow  time.Duration
+	BodyMinRate int64
 }
 
 // ReadyCheck is one named /readyz check. Check returns the state to
@@ -94,6 +106,7 @@ type Server struct {
 
 	limMu    sync.Mutex
 	limiters map[string]*rate.Limiter
+	unauth   *edge.KeyedLimiter
 	inFlight atomic.Int64
 
 	sumsMu sync.Mutex
@@ -118,22 +131,38 @@ func New(cfg Config) *Server {
 	if cfg.RateBurst <= 0 {
 		cfg.RateBurst = 100
 	}
+	if cfg.UnauthRateLimit <= 0 {
+		cfg.UnauthRateLimit = 10
+	}
+	if cfg.UnauthRateBurst <= 0 {
+		cfg.UnauthRateBurst = 50
+	}
+	if cfg.BodyWindow <= 0 {
+		cfg.BodyWindow = edge.DefaultBodyWindow
+	}
+	if cfg.BodyMinRate <= 0 {
+		cfg.BodyMinRate = edge.DefaultBodyMinRate
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}, sums: map[string]map[string]string{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}, sums: map[string]map[string]string{},
+		unauth: edge.NewKeyedLimiter(cfg.UnauthRateLimit, cfg.UnauthRateBurst)}
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Processor, s.InFlight)
 	s.routes()
 	return s
 }
 
-// Wrap applies the API's middleware (request id, panic recovery, metrics)
-// to h, so that the console's pages are measured like API routes.
-func (s *Server) Wrap(h http.Handler) http.Handler { return s.withRequest(h) }
+// Wrap applies the API's middleware (request id, panic recovery, metrics,
+// the minimum body rate) to h, so that the console's pages are measured
+// and bounded like API routes.
+func (s *Server) Wrap(h http.Handler) http.Handler {
+	return s.withRequest(edge.LimitBodyRate(h, s.cfg.BodyWindow, s.cfg.BodyMinRate, time.Now, bodyTooSlow))
+}
 
 // Handler returns the root handler with all middleware applied.
 func (s *Server) Handler() http.Handler {
-	return s.withRequest(s.mux)
+	return s.Wrap(s.mux)
 }
 
 // authed wraps a handler that needs a token with the given permissions.
@@ -235,7 +264,7 @@ func (s *Server) guard(o routeOpts, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, p := s.authenticate(r)
 		if p != nil {
-			writeProblem(w, r, p)
+			writeProblem(w, r, s.limitUnauthenticated(r, p))
 			return
 		}
 		if p := s.rateLimit(tok); p != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/holdfast/holdfast/internal/blob/s3blob"
 	"github.com/holdfast/holdfast/internal/blobgc"
 	"github.com/holdfast/holdfast/internal/console"
+	"github.com/holdfast/holdfast/internal/edge"
 	"github.com/holdfast/holdfast/internal/export"
 	"github.com/holdfast/holdfast/internal/faults"
 	"github.com/holdfast/holdfast/internal/httpapi"
@@ -56,8 +57,18 @@ type Config struct {
 	MaxUploadBytes int64
 	RateLimit      float64
 	RateBurst      int
-	Logger         *slog.Logger
-	Clock          vault.Clock
+	// TrustedProxies lists the proxies (CIDRs or addresses) whose
+	// X-Forwarded-For names the client (--trusted-proxies).
+	TrustedProxies string
+	// Edge bounds connections, idle keep-alives and slow bodies; zero
+	// fields are derived from the file-descriptor limit.
+	Edge edge.Limits
+	// UnauthRateLimit and UnauthRateBurst bound requests without a valid
+	// token per client address.
+	UnauthRateLimit float64
+	UnauthRateBurst int
+	Logger          *slog.Logger
+	Clock           vault.Clock
 }
 
 // ConfigError reports configuration that cannot work; the CLI exits 2.
@@ -86,6 +97,9 @@ type App struct {
 	// BootstrapSecret is the admin token created at first start, if this
 	// start created one ("" otherwise).
 	BootstrapSecret string
+	proxies         edge.Proxies
+	limits          edge.Limits
+	nofile          uint64
 
 	auditMu  sync.Mutex
 	auditErr error
@@ -107,10 +121,19 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, &ConfigError{Msg: err.Error()}
 	}
+	proxies, err := edge.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, &ConfigError{Msg: err.Error()}
+	}
+	nofile := edge.FileLimit()
+	limits, err := cfg.Edge.Resolve(nofile)
+	if err != nil {
+		return nil, &ConfigError{Msg: err.Error()}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, &ConfigError{Msg: fmt.Sprintf("data directory %s: %v", cfg.DataDir, err)}
 	}
-	a := &App{cfg: cfg, log: cfg.Logger}
+	a := &App{cfg: cfg, log: cfg.Logger, proxies: proxies, limits: limits, nofile: nofile}
 	a.Store, err = openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -207,6 +230,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Store: a.Store, Blobs: a.Blobs, Clock: cfg.Clock, Logger: cfg.Logger, Processor: a.Processor,
 		Audit: a.Audit, Faults: injector, MaxUploadBytes: cfg.MaxUploadBytes,
 		RateLimit: rateLimit(cfg.RateLimit), RateBurst: cfg.RateBurst,
+		Proxies: proxies, UnauthRateLimit: rateLimit(cfg.UnauthRateLimit), UnauthRateBurst: cfg.UnauthRateBurst,
+		BodyWindow: limits.BodyWindow, BodyMinRate: limits.BodyMinRate,
 		AuditStatus: func() error { a.auditMu.Lock(); defer a.auditMu.Unlock(); return a.auditErr },
 	})
 	c, err := console.New(console.Config{API: a.API, Sessions: a.Sessions, Counts: a.Store, Audit: a.Audit, Clock: cfg.Clock, Logger: cfg.Logger})
@@ -358,9 +383,23 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		defer wg.Done()
 		a.Exports.Run(ctx)
 	}()
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	el := edge.NewListener(ln, edge.ListenerConfig{MaxConns: a.limits.MaxConns, MaxConnsPerClient: a.limits.MaxConnsPerClient,
+		Exempt: a.proxies.Trusted, Problem: httpapi.EdgeProblem, Logger: a.log})
+	srv := &http.Server{
+		Handler:           el.Serving(a.Handler),
+		ReadHeaderTimeout: a.limits.HeaderTimeout,
+		IdleTimeout:       a.limits.IdleTimeout,
+		// net/http allows 4096 bytes over MaxHeaderBytes.
+		MaxHeaderBytes: edge.MaxHeaderBytes - 4096,
+		ConnState:      el.ConnState,
+		ConnContext:    el.ConnContext,
+		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	a.log.Info("edge limits", "file_descriptors", a.nofile, "max_conns", a.limits.MaxConns, "max_conns_per_client", a.limits.MaxConnsPerClient,
+		"header_timeout", a.limits.HeaderTimeout, "idle_timeout", a.limits.IdleTimeout, "body_window", a.limits.BodyWindow,
+		"body_min_rate", a.limits.BodyMinRate, "trusted_proxies", a.proxies.String())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(el) }()
 	a.log.Info("listening on " + ln.Addr().String())
 	var err error
 	select {

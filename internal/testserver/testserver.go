@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/holdfast/holdfast/client"
+	"github.com/holdfast/holdfast/internal/edge"
 	"github.com/holdfast/holdfast/internal/server"
 )
 
@@ -35,6 +36,7 @@ type Server struct {
 	DataDir string
 	App     *server.App // nil for process servers
 	cmd     *exec.Cmd
+	wrap    []string // a command that runs the server, such as prlimit
 	args    []string
 	env     []string
 	logMu   sync.Mutex
@@ -56,12 +58,26 @@ func WithRateLimit(perSecond float64, burst int) Option {
 	return func(c *server.Config) { c.RateLimit, c.RateBurst = perSecond, burst }
 }
 
+// WithUnauthRateLimit sets the per-address limit of requests without a
+// valid token (test servers otherwise allow 1000/s).
+func WithUnauthRateLimit(perSecond float64, burst int) Option {
+	return func(c *server.Config) { c.UnauthRateLimit, c.UnauthRateBurst = perSecond, burst }
+}
+
+// WithTrustedProxies sets the trusted proxies (CIDRs).
+func WithTrustedProxies(cidrs string) Option {
+	return func(c *server.Config) { c.TrustedProxies = cidrs }
+}
+
+// WithEdge sets the connection and timing bounds.
+func WithEdge(l edge.Limits) Option { return func(c *server.Config) { c.Edge = l } }
+
 // Start runs an assembled server in this process on a loopback port, with
 // a fresh data directory. It stops when the test ends.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := server.Config{DataDir: dir, BootstrapToken: AdminToken, RateLimit: 1000, RateBurst: 2000,
+	cfg := server.Config{DataDir: dir, BootstrapToken: AdminToken, RateLimit: 1000, RateBurst: 2000, UnauthRateLimit: 1000, UnauthRateBurst: 2000,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, o := range opts {
 		o(&cfg)
@@ -166,13 +182,30 @@ func StartProcess(t testing.TB, dataDir string, extraArgs ...string) *Server {
 // ("KEY=value"), such as the AWS credentials of an S3 blob store.
 func StartProcessEnv(t testing.TB, dataDir string, env []string, extraArgs ...string) *Server {
 	t.Helper()
+	return startProcess(t, dataDir, env, nil, extraArgs)
+}
+
+// StartProcessNoFile is StartProcess with the server's file-descriptor
+// limit (soft and hard) set to nofile, through util-linux's prlimit.
+func StartProcessNoFile(t testing.TB, nofile int, extraArgs ...string) *Server {
+	t.Helper()
+	p, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Fatalf("testserver: prlimit (util-linux) is needed to limit the server's file descriptors: %v", err)
+	}
+	return startProcess(t, "", nil, []string{p, fmt.Sprintf("--nofile=%d:%d", nofile, nofile), "--"}, extraArgs)
+}
+
+func startProcess(t testing.TB, dataDir string, env, wrap, extraArgs []string) *Server {
+	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
 	addr := FreePort(t)
-	s := &Server{URL: "http://" + addr, DataDir: dataDir, t: t,
-		args: append([]string{"serve", "--listen", addr, "--data", dataDir, "--rate-limit", "1000", "--rate-burst", "2000"}, extraArgs...),
-		env:  append(append(os.Environ(), "HOLDFAST_BOOTSTRAP_TOKEN="+AdminToken), env...)}
+	s := &Server{URL: "http://" + addr, DataDir: dataDir, t: t, wrap: wrap,
+		args: append([]string{"serve", "--listen", addr, "--data", dataDir, "--rate-limit", "1000", "--rate-burst", "2000",
+			"--unauth-rate-limit", "1000", "--unauth-rate-burst", "2000"}, extraArgs...),
+		env: append(append(os.Environ(), "HOLDFAST_BOOTSTRAP_TOKEN="+AdminToken), env...)}
 	s.start()
 	t.Cleanup(s.Kill)
 	return s
@@ -180,7 +213,8 @@ func StartProcessEnv(t testing.TB, dataDir string, env []string, extraArgs ...st
 
 func (s *Server) start() {
 	s.t.Helper()
-	cmd := exec.Command(Binary(s.t), s.args...)
+	argv := append(append(append([]string(nil), s.wrap...), Binary(s.t)), s.args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = s.env
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
