@@ -131,7 +131,24 @@ func (s *Server) packageDir(r *http.Request) (vault.ExportJob, string, error) {
 	if err != nil {
 		return job, "", err
 	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		if err == nil {
+			err = fmt.Errorf("%s is not a directory", dir)
+		}
+		return job, "", s.packageBroken(r, err)
+	}
 	return job, dir, nil
+}
+
+// packageBroken is the answer when a finished package cannot be read
+// from disk (its directory gone, a file unreadable or not a regular
+// file): a permanent condition until an operator repairs or re-creates
+// it, so 500 without Retry-After, never a 503 that invites retrying. The
+// cause is logged with the request id.
+func (s *Server) packageBroken(r *http.Request, err error) *Problem {
+	s.log.Error("export package cannot be read", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r.Context()), "err", err)
+	return newProblem(http.StatusInternalServerError, "internal_error",
+		"the export package cannot be read on the server; this is permanent until an operator repairs it or a new export is made (the cause is logged under the request_id)")
 }
 
 // bagFiles lists a bag's files (slash paths), sorted.
@@ -168,7 +185,7 @@ func (s *Server) downloadPackage(w http.ResponseWriter, r *http.Request, tok vau
 	}
 	files, err := bagFiles(dir)
 	if err != nil {
-		return err
+		return s.packageBroken(r, err)
 	}
 	if err := s.recordAccess(r, tok, auditPackageDownloaded, job.ID, map[string]any{"package": job.Package.Name}); err != nil {
 		return err
@@ -242,7 +259,7 @@ func (s *Server) listPackageFiles(w http.ResponseWriter, r *http.Request, tok va
 	}
 	files, err := bagFiles(dir)
 	if err != nil {
-		return err
+		return s.packageBroken(r, err)
 	}
 	var probs vault.Problems
 	limit, cursor := pageParams(r, &probs)
@@ -265,13 +282,13 @@ func (s *Server) listPackageFiles(w http.ResponseWriter, r *http.Request, tok va
 		full := filepath.Join(dir, filepath.FromSlash(rel))
 		st, err := os.Stat(full)
 		if err != nil {
-			return err
+			return s.packageBroken(r, err)
 		}
 		sum, ok := sums[rel]
 		if !ok {
 			b, err := os.ReadFile(full)
 			if err != nil {
-				return err
+				return s.packageBroken(r, err)
 			}
 			h := sha256.Sum256(b)
 			sum = hex.EncodeToString(h[:])
@@ -297,17 +314,22 @@ func (s *Server) getPackageFile(w http.ResponseWriter, r *http.Request, tok vaul
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return err
+		return s.packageBroken(r, err)
 	}
 	defer root.Close()
+	// Only regular files are served; looking first means a FIFO placed
+	// in the bag is never opened (opening one would block).
+	if st, err := root.Lstat(filepath.FromSlash(rel)); err != nil || !st.Mode().IsRegular() {
+		return notFound // missing, outside the bag, or not a file
+	}
 	f, err := root.Open(filepath.FromSlash(rel))
 	if err != nil {
-		return notFound // missing, or outside the bag
+		return s.packageBroken(r, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return s.packageBroken(r, err)
 	}
 	if !st.Mode().IsRegular() {
 		return notFound
@@ -322,7 +344,9 @@ func (s *Server) getPackageFile(w http.ResponseWriter, r *http.Request, tok vaul
 		}
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	serveContent(w, r, st.ModTime(), f)
+	if err := serveContent(w, r, st.ModTime(), f); err != nil {
+		return s.packageBroken(r, err)
+	}
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -406,12 +407,13 @@ func (r *oaRecorder) Errorf(format string, args ...any) {
 type oaClient struct {
 	spec *oaSpec
 	base string
+	dir  string // the server's data directory
 	hc   *http.Client
 }
 
 func newOAClient(t testing.TB, opts ...testserver.Option) *oaClient {
 	srv := testserver.Start(t, opts...)
-	return &oaClient{spec: oaLoadSpec(t), base: srv.URL, hc: &http.Client{Timeout: 30 * time.Second}}
+	return &oaClient{spec: oaLoadSpec(t), base: srv.URL, dir: srv.DataDir, hc: &http.Client{Timeout: 30 * time.Second}}
 }
 
 type oaReply struct {
@@ -955,6 +957,7 @@ func testOAMain(t *testing.T) {
 		a.expect(t, oaReq{method: "GET", path: path, token: viewer, header: map[string]string{"Range": "bytes=0-9,20-29"}}, 206, "")
 		a.expect(t, oaReq{method: "GET", path: path, token: viewer, header: map[string]string{"Range": "bytes=99999999-"}}, 416, "range_not_satisfiable")
 		a.expect(t, oaReq{method: "GET", path: path, token: viewer, header: map[string]string{"Range": "bytes=oops"}}, 416, "range_not_satisfiable")
+		oaUnservableRanges(t, a, oaReq{method: "GET", path: path, token: viewer}, len(full.body))
 		a.expect(t, oaReq{method: "GET", path: path, token: viewer, header: map[string]string{"If-None-Match": etag}}, 304, "")
 		a.expect(t, oaReq{method: "GET", path: path, token: viewer, header: map[string]string{"If-Match": `"0000"`}}, 412, "")
 		a.expect(t, oaGet("/api/v2/recordings/rec_01JD0000000000000000000000/media", viewer), 404, "not_found")
@@ -1493,6 +1496,7 @@ func testOAExports(t *testing.T) {
 	a.expect(t, ranged(map[string]string{"Range": "bytes=0-9,20-29"}), 206, "")
 	a.expect(t, ranged(map[string]string{"Range": "bytes=99999999-"}), 416, "range_not_satisfiable")
 	a.expect(t, ranged(map[string]string{"Range": "bytes=oops"}), 416, "range_not_satisfiable")
+	oaUnservableRanges(t, a, ranged(nil), len(whole.body))
 	a.expect(t, ranged(map[string]string{"If-Modified-Since": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}), 304, "")
 	a.expect(t, ranged(map[string]string{"If-Unmodified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}), 412, "")
 	a.expect(t, oaGet(pkgPath+"/files/bagit.txt", exporter), 200, "")
@@ -1512,6 +1516,39 @@ func testOAExports(t *testing.T) {
 	a.expect(t, del(jobID, viewer), 403, "permission_denied")
 	if h := a.expect(t, oaGet("/api/v2/legalholds/"+holdID, admin), 200, "").obj(t); h["active"] != true {
 		t.Errorf("the export's hold is no longer active: %v", h)
+	}
+
+	// A package whose files are gone from the server is a permanent 500,
+	// never a 503 that invites retrying.
+	bagDir := filepath.Join(a.dir, "exports", pkg["name"].(string))
+	if err := os.Rename(bagDir, bagDir+".gone"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{pkgPath, pkgPath + "/files", file} {
+		if r := a.expect(t, oaGet(p, exporter), 500, "internal_error"); r.header.Get("Retry-After") != "" {
+			t.Errorf("GET %s: a broken package is answered with Retry-After %q", p, r.header.Get("Retry-After"))
+		}
+	}
+}
+
+// oaUnservableRanges asks q for ranges that would make the answer empty
+// or larger than the content: each is 416 with the content's size.
+func oaUnservableRanges(t *testing.T, a *oaClient, q oaReq, size int) {
+	t.Helper()
+	many := "bytes=0-0"
+	for i := 1; i <= 16; i++ {
+		many += fmt.Sprintf(",%d-%d", 2*i, 2*i)
+	}
+	for _, rng := range []string{"bytes=-0", many, "bytes=0-99,50-149", "bytes=0-,0-", "bytes=-100,0-"} {
+		q.header = map[string]string{"Range": rng}
+		r := a.expect(t, q, 416, "range_not_satisfiable")
+		if want := fmt.Sprintf("bytes */%d", size); r.header.Get("Content-Range") != want {
+			t.Errorf("Range %.40s: Content-Range %q, want %q", rng, r.header.Get("Content-Range"), want)
+		}
+	}
+	q.header = map[string]string{"Range": "bytes=0-0,2-2,4-4,6-6,8-8,10-10,12-12,14-14,16-16,18-18,20-20,22-22,24-24,26-26,28-28,30-30"}
+	if r := a.expect(t, q, 206, ""); len(r.body) > 16+16*200 {
+		t.Errorf("16 one-byte ranges took %d bytes", len(r.body))
 	}
 }
 

@@ -414,8 +414,7 @@ func (s *Server) getMedia(w http.ResponseWriter, r *http.Request, tok vault.Toke
 	w.Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
 	w.Header().Set("Content-Type", rec.Content.MediaFormat)
 	w.Header().Set("Accept-Ranges", "bytes")
-	serveContent(w, r, rec.IngestedAt, obj)
-	return nil
+	return serveContent(w, r, rec.IngestedAt, obj)
 }
 
 // deleteRecording removes a recording; a held recording is refused with
