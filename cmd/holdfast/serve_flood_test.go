@@ -120,7 +120,7 @@ func TestFloodFromOneAddress(t *testing.T) {
 
 	var (
 		mu    sync.Mutex
-		conns []*floodConn
+		conns []*floodConn // guarded by mu
 	)
 	all := func() []*floodConn {
 		mu.Lock()
@@ -210,14 +210,14 @@ func TestFloodFromOneAddress(t *testing.T) {
 		}
 		break
 	}
-	conns = all()
-	t.Logf("opened %d connections from 127.0.0.1 in %s (%d dials failed)", len(conns), time.Since(start).Round(time.Millisecond), dialFailures.Load())
+	flooded := all()
+	t.Logf("opened %d connections from 127.0.0.1 in %s (%d dials failed)", len(flooded), time.Since(start).Round(time.Millisecond), dialFailures.Load())
 	time.Sleep(200 * time.Millisecond)
 	probe(t, other, srv.URL, prompt, "with the whole flood open")
 
 	// The flood holds no more than its address's share.
 	open, refused := 0, 0
-	for _, f := range conns {
+	for _, f := range flooded {
 		if !f.closed() {
 			open++
 		}
@@ -239,7 +239,7 @@ func TestFloodFromOneAddress(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		left := map[string]int{}
-		for _, f := range conns {
+		for _, f := range flooded {
 			if !f.closed() {
 				left[f.kind]++
 			}
@@ -253,26 +253,32 @@ func TestFloodFromOneAddress(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	slowest := time.Duration(0)
-	for _, f := range conns {
+	for _, f := range flooded {
+		f.mu.Lock()
 		slowest = max(slowest, f.closedAt.Sub(start))
+		f.mu.Unlock()
 	}
-	t.Logf("the server closed all %d flood connections within %s of the first", len(conns), slowest.Round(time.Millisecond))
+	t.Logf("the server closed all %d flood connections within %s of the first", len(flooded), slowest.Round(time.Millisecond))
 	// Bodies that were admitted and then trickled or left short were cut
-	// with 408.
+	// with 408. (A connection may also end unanswered: a refusal the
+	// client could not read before the close, or a cut whose answer was
+	// lost the same way.)
 	for kind, code := range map[string]string{"trickle": "request_timeout", "2gb": "request_timeout", "unauthed": "unauthenticated"} {
 		n := 0
-		for _, f := range conns {
-			if f.kind != kind || f.answered("rate_limited") {
+		for _, f := range flooded {
+			if f.kind != kind {
 				continue
 			}
-			if !f.answered(code) {
-				t.Errorf("a %s connection was answered %v, want %s", kind, f.answers(), code)
-				break
+			switch a := f.answers(); {
+			case len(a) == 0 || a[0] == "rate_limited":
+			case len(a) == 1 && a[0] == code:
+				n++
+			default:
+				t.Errorf("a %s connection was answered %v, want %s or a refusal", kind, a, code)
 			}
-			n++
 		}
 		if n == 0 {
-			t.Errorf("no %s connection was admitted", kind)
+			t.Errorf("no %s connection was answered %s", kind, code)
 		}
 	}
 

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -61,6 +62,9 @@ type Listener struct {
 
 	refusedClient, refusedTotal, evicted atomic.Int64
 	warn                                 rate.Sometimes
+	// lingering bounds the refused connections kept open briefly so that
+	// their answer is read before the close (see refuse).
+	lingering chan struct{}
 }
 
 type client struct {
@@ -73,7 +77,8 @@ func NewListener(ln net.Listener, cfg ListenerConfig) *Listener {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Listener{Listener: ln, cfg: cfg, clients: map[string]*client{}, warn: rate.Sometimes{Interval: 10 * time.Second}}
+	return &Listener{Listener: ln, cfg: cfg, clients: map[string]*client{}, warn: rate.Sometimes{Interval: 10 * time.Second},
+		lingering: make(chan struct{}, max(cfg.MaxConns/8, 8))}
 }
 
 // Accept returns the next connection within the caps; connections over
@@ -173,8 +178,16 @@ func (l *Listener) setIdle(c *Conn, idle bool) {
 	}
 }
 
+// lingerFor is how long a refused connection stays half-closed.
+const lingerFor = 250 * time.Millisecond
+
 // refuse answers a connection over a cap and closes it. The answer is
-// best effort: it is written at once, before the client's request is read.
+// written at once, before the client's request is read. Closing a socket
+// with unread request bytes would reset it and could destroy the answer
+// before the client reads it, so the connection is half-closed and its
+// request drained for lingerFor first, as nginx's lingering close does;
+// at most cap(l.lingering) connections linger at once (more are closed at
+// once), which bounds the descriptors a flood of refusals can hold.
 func (l *Listener) refuse(nc net.Conn, r refusal) {
 	peer, _ := PeerAddr(nc.RemoteAddr())
 	l.warn.Do(func() {
@@ -182,8 +195,25 @@ func (l *Listener) refuse(nc net.Conn, r refusal) {
 			"refused_per_client", l.refusedClient.Load(), "refused_total", l.refusedTotal.Load())
 	})
 	_ = nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	_, _ = nc.Write(rawResponse(r.status, l.body(r.status, r.code, r.msg), true))
-	_ = nc.Close()
+	_, err := nc.Write(rawResponse(r.status, l.body(r.status, r.code, r.msg), true))
+	cw, ok := nc.(interface{ CloseWrite() error })
+	if err != nil || !ok {
+		_ = nc.Close()
+		return
+	}
+	select {
+	case l.lingering <- struct{}{}:
+	default:
+		_ = nc.Close()
+		return
+	}
+	_ = cw.CloseWrite()
+	go func() {
+		defer func() { <-l.lingering }()
+		_ = nc.SetReadDeadline(time.Now().Add(lingerFor))
+		_, _ = io.Copy(io.Discard, io.LimitReader(nc, 64<<10))
+		_ = nc.Close()
+	}()
 }
 
 func (l *Listener) body(status int, code, msg string) []byte {
