@@ -63,11 +63,12 @@ func (s *Server) credential(r *http.Request) (string, *Problem) {
 
 // Authenticate resolves the token of r exactly as every API route does
 // (see [WithSession]); the console uses it to decide what to offer. The
-// error is a *Problem (401 or 503).
+// error is a *Problem (401, 429 past the per-address allowance of
+// requests without a valid token, or 503).
 func (s *Server) Authenticate(r *http.Request) (vault.Token, error) {
 	tok, p := s.authenticate(r)
 	if p != nil {
-		return vault.Token{}, p
+		return vault.Token{}, s.limitUnauthenticated(r, p)
 	}
 	return tok, nil
 }
