@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// bodyServer serves, under LimitBodyRate with a 300 ms window and 10 kB/s
-// (3000 bytes per window): POST /read reads the whole body and answers
+// bodyServer serves, under LimitBodyRate with a 2 s window and 5 kB/s
+// (10 kB per window; generous, so that a loaded machine does not stall a
+// steady client for a whole window): POST /read reads the whole body and answers
 // its length (pausing pause between 1 kB reads), POST /ignore answers at
 // once without reading.
 func bodyServer(t *testing.T, pause time.Duration) string {
@@ -34,7 +35,7 @@ func bodyServer(t *testing.T, pause time.Duration) string {
 		io.WriteString(w, strconv.Itoa(n))
 	})
 	mux.HandleFunc("POST /ignore", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ignored") })
-	h := LimitBodyRate(mux, 300*time.Millisecond, 10000, time.Now, func(w http.ResponseWriter, r *http.Request) {
+	h := LimitBodyRate(mux, 2*time.Second, 5000, time.Now, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(http.StatusRequestTimeout)
 		w.Write(testProblem(http.StatusRequestTimeout, "request_timeout", "too slow"))
@@ -56,15 +57,15 @@ func TestTrickledBodyIsCut(t *testing.T) {
 		limit time.Duration
 	}{
 		{"one byte every 100 ms", func(c *rawConn) {
-			c.Write([]byte(post("/read", 100)))
-			for range 100 {
+			c.Write([]byte(post("/read", 1000)))
+			for range 1000 {
 				if _, err := c.Write([]byte("a")); err != nil {
 					return
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-		}, 5 * time.Second},
-		{"2 GB declared, a few bytes sent", func(c *rawConn) { c.Write([]byte(post("/read", 2<<30) + "abc")) }, 5 * time.Second},
+		}, 10 * time.Second},
+		{"2 GB declared, a few bytes sent", func(c *rawConn) { c.Write([]byte(post("/read", 2<<30) + "abc")) }, 10 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -110,15 +111,15 @@ func TestSteadyBodiesPass(t *testing.T) {
 		n     int
 	}{
 		{"large and fast", 0, func(c *rawConn, n int) { c.Write([]byte(strings.Repeat("x", n))) }, 8 << 20},
-		{"well above the minimum rate for many windows", 0, func(c *rawConn, n int) {
+		{"well above the minimum rate for more than a window", 0, func(c *rawConn, n int) {
 			for i := 0; i < n; i += 2000 {
 				c.Write([]byte(strings.Repeat("x", 2000)))
 				time.Sleep(50 * time.Millisecond)
 			}
-		}, 40000},
-		// The handler pauses for five windows in all while the client
-		// waits: only time spent waiting for the client counts.
-		{"slow handler", 200 * time.Millisecond, func(c *rawConn, n int) { c.Write([]byte(strings.Repeat("x", n))) }, 8000},
+		}, 120000},
+		// The handler pauses for more than a window in all while the
+		// client waits: only time spent waiting for the client counts.
+		{"slow handler", 400 * time.Millisecond, func(c *rawConn, n int) { c.Write([]byte(strings.Repeat("x", n))) }, 8000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
