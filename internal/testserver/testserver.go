@@ -27,6 +27,9 @@ import (
 	"github.com/holdfast/holdfast/internal/server"
 )
 
+// testBodyWindow is the minimum-body-rate window of test servers.
+const testBodyWindow = 2 * time.Minute
+
 // AdminToken is the bootstrap admin token every test server starts with.
 const AdminToken = "hf_test_admin_token_0123456789abcdefghijklmnopqrstuv"
 
@@ -77,8 +80,11 @@ func WithEdge(l edge.Limits) Option { return func(c *server.Config) { c.Edge = l
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	dir := t.TempDir()
+	// Tests stall request bodies on purpose while they look at the
+	// server; a long body window keeps a loaded machine from cutting
+	// them (WithEdge sets a short one to test the cut).
 	cfg := server.Config{DataDir: dir, BootstrapToken: AdminToken, RateLimit: 1000, RateBurst: 2000, UnauthRateLimit: 1000, UnauthRateBurst: 2000,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Edge: edge.Limits{BodyWindow: testBodyWindow}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -204,7 +210,7 @@ func startProcess(t testing.TB, dataDir string, env, wrap, extraArgs []string) *
 	addr := FreePort(t)
 	s := &Server{URL: "http://" + addr, DataDir: dataDir, t: t, wrap: wrap,
 		args: append([]string{"serve", "--listen", addr, "--data", dataDir, "--rate-limit", "1000", "--rate-burst", "2000",
-			"--unauth-rate-limit", "1000", "--unauth-rate-burst", "2000"}, extraArgs...),
+			"--unauth-rate-limit", "1000", "--unauth-rate-burst", "2000", "--body-timeout", testBodyWindow.String()}, extraArgs...),
 		env: append(append(os.Environ(), "HOLDFAST_BOOTSTRAP_TOKEN="+AdminToken), env...)}
 	s.start()
 	t.Cleanup(s.Kill)
