@@ -33,6 +33,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -95,11 +96,15 @@ func main() {
 		os.Exit(2)
 	}
 	c.backends = strings.Split(backends, ",")
-	ctx := context.Background()
+	// An interrupt cancels the statements and requests under way, so the
+	// server is stopped and the PostgreSQL schema dropped on the way out.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	var all []result
 	for _, b := range c.backends {
 		r, err := run(ctx, c, b)
 		if err != nil {
+			stop()
 			log.Fatalf("%s: %v", b, err)
 		}
 		all = append(all, r)
@@ -163,6 +168,9 @@ func run(ctx context.Context, c config, backend string) (result, error) {
 	res.BytesPerRec = float64(sizeBefore) / float64(c.n)
 
 	srv, err := startServer(ctx, c.bin, b.data, b.dbURL)
+	if srv != nil {
+		srv.ctx = ctx
+	}
 	if err != nil {
 		return res, err
 	}
@@ -203,7 +211,7 @@ func run(ctx context.Context, c config, backend string) (result, error) {
 	res.HoldRowsPerSec = float64(res.Matched) / res.HoldSeconds
 
 	// Leave one hold in place to measure what held recordings cost.
-	if _, _, err := srv.post("/api/v2/legalholds", `{"hold_reason": "bench: size", "filter": {"media_type": "SIP"}}`); err != nil {
+	if _, _, err := srv.post("/api/v2/legalholds", `{"case_id": "BENCH-CASE", "hold_reason": "bench: size", "filter": {"media_type": "SIP"}}`); err != nil {
 		return res, err
 	}
 	if _, err := b.db.ExecContext(ctx, `ANALYZE`); err != nil {
@@ -247,7 +255,8 @@ func (b *bench) openPG(ctx context.Context) error {
 }
 
 // seed inserts the recordings with one set-based statement: n recordings,
-// one second apart, all SIP but the last (CHAT), completed.
+// one second apart, all SIP but the last (CHAT), completed, each labelled
+// queue=billing.
 func (b *bench) seed(ctx context.Context) error {
 	const cols = `id, media_type, status, call_id, started_at, participants, labels, size_bytes, sha256, sha512, media_format, ingested_at, completed_at`
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
@@ -259,11 +268,11 @@ func (b *bench) seed(ctx context.Context) error {
 		q = `WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < $1 - 1)
 INSERT INTO recordings (` + cols + `)
 SELECT printf('rec_%026d', x), CASE WHEN x = $1 - 1 THEN 'CHAT' ELSE 'SIP' END, 'completed', printf('call-%d@bench.example', x),
-	$2 + x * 1000000000, '[]', '{}', 160000, $3, $4, 'audio/wav', $2 + x * 1000000000, $2 + x * 1000000000 FROM c`
+	$2 + x * 1000000000, '[]', '{"queue":"billing"}', 160000, $3, $4, 'audio/wav', $2 + x * 1000000000, $2 + x * 1000000000 FROM c`
 	default:
 		q = `INSERT INTO recordings (` + cols + `)
 SELECT 'rec_' || lpad(x::text, 26, '0'), CASE WHEN x = $1 - 1 THEN 'CHAT' ELSE 'SIP' END, 'completed', 'call-' || x || '@bench.example',
-	$2::bigint + x::bigint * 1000000000, '[]', '{}', 160000, $3, $4, 'audio/wav', $2::bigint + x::bigint * 1000000000, $2::bigint + x::bigint * 1000000000
+	$2::bigint + x::bigint * 1000000000, '[]', '{"queue":"billing"}', 160000, $3, $4, 'audio/wav', $2::bigint + x::bigint * 1000000000, $2::bigint + x::bigint * 1000000000
 FROM generate_series(0, $1::int - 1) AS x`
 	}
 	tx, err := b.db.BeginTx(ctx, nil)
@@ -274,8 +283,10 @@ FROM generate_series(0, $1::int - 1) AS x`
 		_ = tx.Rollback()
 		return err
 	}
-	// The per-status counters the store keeps in its own transactions.
-	for _, stmt := range []string{`DELETE FROM recording_counts`, `INSERT INTO recording_counts (status, n) SELECT status, COUNT(*) FROM recordings GROUP BY status`} {
+	// The label rows and per-status counters the store keeps in its own
+	// transactions.
+	for _, stmt := range []string{`INSERT INTO recording_labels (name, value, recording_id) SELECT 'queue', 'billing', id FROM recordings`,
+		`DELETE FROM recording_counts`, `INSERT INTO recording_counts (status, n) SELECT status, COUNT(*) FROM recordings GROUP BY status`} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			_ = tx.Rollback()
 			return err
@@ -387,7 +398,7 @@ func pages(srv *server, c config) ([]pageResult, error) {
 	deepAfter := fmt.Sprintf("rec_%026d", c.n-101) // the last 100 rows follow it
 	var out []pageResult
 	for _, q := range []string{"", "media_type=SIP", "status=completed", "from=2025-01-01T00:00:00Z&to=2099-01-01T00:00:00Z",
-		"legal_hold=true", "label=queue:none"} {
+		"case_id=BENCH-CASE", "legal_hold=true", "label=queue:billing", "label=queue:none"} {
 		base := "/api/v2/recordings?limit=100"
 		if q != "" {
 			base += "&" + q
@@ -471,6 +482,7 @@ func median(v []float64) float64 {
 
 // server is a running `holdfast serve`.
 type server struct {
+	ctx  context.Context
 	url  string
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -538,7 +550,11 @@ func (s *server) do(method, path, body string) ([]byte, int, error) {
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, s.url+path, rd)
+	ctx := s.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.url+path, rd)
 	if err != nil {
 		return nil, 0, err
 	}

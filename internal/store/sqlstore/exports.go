@@ -102,7 +102,7 @@ func (s *Store) CreateExportJob(ctx context.Context, p store.CreateExportJobPara
 		var a args
 		lp := store.ListRecordingsParams{From: f.From, To: f.To, CaseID: f.CaseID, IDs: f.RecordIDs}
 		sel := `SELECT CAST(` + a.add(p.JobID) + ` AS TEXT), ROW_NUMBER() OVER (ORDER BY id) - 1, id, 'pending' FROM recordings`
-		if _, err := tx.ExecContext(ctx, `INSERT INTO export_items (job_id, seq, recording_id, state) `+sel+s.recordingWhere(&a, f.MediaType, &lp), a.v...); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO export_items (job_id, seq, recording_id, state) `+sel+s.recordingWhere(&a, f.MediaType, &lp, nil), a.v...); err != nil {
 			return err
 		}
 		n, root, err := setRoot(ctx, tx, `SELECT recording_id FROM export_items WHERE job_id = $1 ORDER BY seq`, p.JobID)
@@ -134,7 +134,7 @@ func (s *Store) countMatching(ctx context.Context, tx *sql.Tx, f vault.Recording
 	var a args
 	lp := store.ListRecordingsParams{From: f.From, To: f.To, CaseID: f.CaseID, IDs: f.RecordIDs}
 	var n int64
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings`+s.recordingWhere(&a, f.MediaType, &lp), a.v...).Scan(&n)
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings`+s.recordingWhere(&a, f.MediaType, &lp, nil), a.v...).Scan(&n)
 	return n, err
 }
 

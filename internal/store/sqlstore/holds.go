@@ -282,7 +282,7 @@ func (s *Store) createHoldTx(ctx context.Context, tx *sql.Tx, p store.CreateHold
 	var a args
 	sel := `SELECT CAST(` + a.add(p.HoldID) + ` AS TEXT), id, CAST(` + a.add(now) + ` AS BIGINT) FROM recordings`
 	lp := store.ListRecordingsParams{From: f.From, To: f.To, CaseID: f.CaseID, IDs: f.RecordIDs}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) `+sel+s.recordingWhere(&a, f.MediaType, &lp), a.v...); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO hold_recordings (hold_id, recording_id, applied_at) `+sel+s.recordingWhere(&a, f.MediaType, &lp, nil), a.v...); err != nil {
 		return -1, nil, err
 	}
 	n, root, err := setRoot(ctx, tx, `SELECT recording_id FROM hold_recordings WHERE hold_id = $1 ORDER BY recording_id`, p.HoldID)
@@ -347,7 +347,7 @@ func (s *Store) matchIDs(ctx context.Context, q querier, f vault.RecordingFilter
 	lp := store.ListRecordingsParams{From: f.From, To: f.To, CaseID: f.CaseID, IDs: f.RecordIDs}
 	var a args
 	ids := []string{}
-	for id, err := range streamIDs(ctx, q, `SELECT id FROM recordings`+s.recordingWhere(&a, f.MediaType, &lp)+` ORDER BY id`, a.v...) {
+	for id, err := range streamIDs(ctx, q, `SELECT id FROM recordings`+s.recordingWhere(&a, f.MediaType, &lp, nil)+` ORDER BY id`, a.v...) {
 		if err != nil {
 			return nil, err
 		}

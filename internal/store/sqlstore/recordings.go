@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -259,8 +260,10 @@ const activeHoldOn = `EXISTS (SELECT 1 FROM hold_recordings hr JOIN holds h ON h
 	WHERE hr.recording_id = recordings.id AND hr.released_at IS NULL AND h.released_at IS NULL)`
 
 // recordingWhere builds the WHERE clause shared by listing and hold
-// filters.
-func (s *Store) recordingWhere(a *args, mediaType string, f *store.ListRecordingsParams) string {
+// filters. plan says how membership filters (case, labels) are written;
+// nil writes them as IN (subquery), right for set-based statements that
+// read every match anyway.
+func (s *Store) recordingWhere(a *args, mediaType string, f *store.ListRecordingsParams, plan *filterPlan) string {
 	var conds []string
 	if mediaType != "" {
 		conds = append(conds, "media_type = "+a.add(mediaType))
@@ -275,14 +278,14 @@ func (s *Store) recordingWhere(a *args, mediaType string, f *store.ListRecording
 		conds = append(conds, "status = "+a.add(f.Status))
 	}
 	if f.CaseID != "" {
-		conds = append(conds, `id IN (SELECT hr.recording_id FROM hold_recordings hr JOIN holds h ON h.id = hr.hold_id
-			WHERE h.case_id = `+a.add(f.CaseID)+` AND hr.released_at IS NULL AND h.released_at IS NULL)`)
+		conds = append(conds, member(plan.dense(0), `hold_recordings hr JOIN holds h ON h.id = hr.hold_id`, `hr.recording_id`,
+			`h.case_id = `+a.add(f.CaseID)+` AND hr.released_at IS NULL AND h.released_at IS NULL`))
 	}
 	if len(f.IDs) > 0 {
 		conds = append(conds, "id IN "+a.in(f.IDs))
 	}
-	for _, l := range f.Labels {
-		conds = append(conds, "id IN (SELECT recording_id FROM recording_labels WHERE name = "+a.add(l.Key)+" AND value = "+a.add(l.Value)+")")
+	for i, l := range f.Labels {
+		conds = append(conds, member(plan.dense(2+i), `recording_labels rl`, `rl.recording_id`, `rl.name = `+a.add(l.Key)+` AND rl.value = `+a.add(l.Value)))
 	}
 	if f.CallID != "" {
 		conds = append(conds, "call_id = "+a.add(f.CallID))
@@ -294,7 +297,8 @@ func (s *Store) recordingWhere(a *args, mediaType string, f *store.ListRecording
 	}
 	if f.LegalHold != nil {
 		if *f.LegalHold {
-			conds = append(conds, activeHoldOn)
+			conds = append(conds, member(plan.dense(1), `hold_recordings hr JOIN holds h ON h.id = hr.hold_id`, `hr.recording_id`,
+				`hr.released_at IS NULL AND h.released_at IS NULL`))
 		} else {
 			conds = append(conds, "NOT "+activeHoldOn)
 		}
@@ -308,6 +312,69 @@ func (s *Store) recordingWhere(a *args, mediaType string, f *store.ListRecording
 	return " WHERE " + strings.Join(conds, " AND ")
 }
 
+// member writes "the recording is among the rows of from whose column
+// col matches where". Sparse, it is IN (subquery): the few matches are
+// collected once and looked up by id. Dense, it is a correlated EXISTS:
+// the page walks recordings in id order from the cursor and checks each
+// by index, stopping after a page of matches, where IN would collect
+// every match on every page.
+func member(dense bool, from, col, where string) string {
+	if dense {
+		return `EXISTS (SELECT 1 FROM ` + from + ` WHERE ` + col + ` = recordings.id AND ` + where + `)`
+	}
+	return `id IN (SELECT ` + col + ` FROM ` + from + ` WHERE ` + where + `)`
+}
+
+// filterPlan records which membership filters of one list query are
+// dense (see [Store.planFilters]): index 0 the case, 1 legal_hold=true,
+// 2+i label i.
+type filterPlan struct{ denseAt []bool }
+
+func (p *filterPlan) dense(i int) bool { return p != nil && i < len(p.denseAt) && p.denseAt[i] }
+
+// planFilters decides, for a page of at most limit recordings, whether
+// each membership filter is dense enough that walking recordings in id
+// order finds a page sooner than collecting every match. Walking costs
+// about limit × total / matches index probes, collecting costs matches,
+// so a filter is dense when matches² > limit × total. Matches are counted
+// only up to that bound (the case's from its holds' counters), so
+// planning costs at most the cheaper plan's work.
+func (s *Store) planFilters(ctx context.Context, p store.ListRecordingsParams, limit int) (*filterPlan, error) {
+	holdFilter := p.LegalHold != nil && *p.LegalHold
+	if p.CaseID == "" && len(p.Labels) == 0 && !holdFilter {
+		return nil, nil
+	}
+	var total int64
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM recording_counts`).Scan(&total); err != nil {
+		return nil, err
+	}
+	bound := int64(math.Sqrt(float64(limit)*float64(total))) + 1
+	plan := &filterPlan{denseAt: make([]bool, 2+len(p.Labels))}
+	// Holds count their recordings; their sum bounds the matches from above.
+	for i, want := range []bool{p.CaseID != "", holdFilter} {
+		if !want {
+			continue
+		}
+		q, args := `SELECT COALESCE(SUM(recording_count), 0) FROM holds WHERE released_at IS NULL`, []any{}
+		if i == 0 {
+			q, args = q+` AND case_id = $1`, []any{p.CaseID}
+		}
+		var n int64
+		if err := s.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			return nil, err
+		}
+		plan.denseAt[i] = n > bound
+	}
+	for i, l := range p.Labels {
+		var n int64
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM recording_labels WHERE name = $1 AND value = $2 LIMIT $3) m`, l.Key, l.Value, bound+1).Scan(&n); err != nil {
+			return nil, err
+		}
+		plan.denseAt[2+i] = n > bound
+	}
+	return plan, nil
+}
+
 // ListRecordings returns one page of recordings in id order and the cursor
 // of the next page ("" on the last).
 func (s *Store) ListRecordings(ctx context.Context, p store.ListRecordingsParams) ([]vault.Recording, string, error) {
@@ -315,8 +382,12 @@ func (s *Store) ListRecordings(ctx context.Context, p store.ListRecordingsParams
 	if limit <= 0 {
 		limit = 100
 	}
+	plan, err := s.planFilters(ctx, p, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: list recordings: %w", s.d.Name, err)
+	}
 	var a args
-	q := `SELECT ` + recordingColumns + ` FROM recordings` + s.recordingWhere(&a, p.MediaType, &p) + ` ORDER BY id LIMIT ` + a.add(limit+1)
+	q := `SELECT ` + recordingColumns + ` FROM recordings` + s.recordingWhere(&a, p.MediaType, &p, plan) + ` ORDER BY id LIMIT ` + a.add(limit+1)
 	rows, err := s.db.QueryContext(ctx, q, a.v...)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: list recordings: %w", s.d.Name, err)

@@ -521,3 +521,65 @@ func testDeleteRecording(t *testing.T, s store.Store) {
 		t.Errorf("hold after deleting all covers %q", got)
 	}
 }
+
+// testListMembershipFilters pages through case and label filters whose
+// matches are dense or sparse relative to the page size, so that both the
+// walk-in-id-order and the collect-the-matches plans a store may choose
+// give exactly the matching recordings, in order, on every page size.
+func testListMembershipFilters(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	var all, even, held []string
+	for i := range 12 {
+		r := recording(newID("rec"), "SIP", at(time.Duration(i)*time.Minute))
+		r.Labels = map[string]string{"site": "x"}
+		if i%2 == 0 {
+			r.Labels["queue"] = "a"
+		}
+		if i == 5 {
+			r.Labels["queue"] = "rare"
+		}
+		id := create(t, s, r).ID
+		all = append(all, id)
+		if i%2 == 0 {
+			even = append(even, id)
+		}
+		if i < 8 {
+			held = append(held, id)
+		}
+	}
+	if _, err := s.CreateHold(ctx, store.CreateHoldParams{HoldID: newID("hold"), Spec: store.HoldSpec{CaseID: "LC-PLAN", HoldReason: "plan", HoldDate: at(0)},
+		Filter: vault.RecordingFilter{RecordIDs: held}, Actor: "tok_a", Now: at(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	yes, no := true, false
+	lbl := func(kv ...string) []vault.LabelSelector {
+		var out []vault.LabelSelector
+		for i := 0; i < len(kv); i += 2 {
+			out = append(out, vault.LabelSelector{Key: kv[i], Value: kv[i+1]})
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name string
+		p    store.ListRecordingsParams
+		want []string
+	}{
+		{"case", store.ListRecordingsParams{CaseID: "LC-PLAN"}, held},
+		{"dense label", store.ListRecordingsParams{Labels: lbl("site", "x")}, all},
+		{"half label", store.ListRecordingsParams{Labels: lbl("queue", "a")}, even},
+		{"rare label", store.ListRecordingsParams{Labels: lbl("queue", "rare")}, all[5:6]},
+		{"case and labels", store.ListRecordingsParams{CaseID: "LC-PLAN", Labels: lbl("site", "x", "queue", "a")}, []string{all[0], all[2], all[4], all[6]}},
+		{"no match", store.ListRecordingsParams{CaseID: "LC-NONE", Labels: lbl("site", "x")}, nil},
+		{"held", store.ListRecordingsParams{LegalHold: &yes}, held},
+		{"not held", store.ListRecordingsParams{LegalHold: &no}, all[8:]},
+		{"held with a label", store.ListRecordingsParams{LegalHold: &yes, Labels: lbl("queue", "a")}, []string{all[0], all[2], all[4], all[6]}},
+	} {
+		for _, limit := range []int{1, 2, 5, 100} {
+			p := tt.p
+			p.Limit = limit
+			if got := listAll(t, s, p); !slices.Equal(got, sorted(tt.want)) {
+				t.Errorf("%s, limit %d: %q, want %q", tt.name, limit, got, sorted(tt.want))
+			}
+		}
+	}
+}

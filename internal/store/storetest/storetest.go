@@ -77,6 +77,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConcurrentHoldAndDelete", testConcurrentHoldAndDelete},
 		{"Exports", testExports},
 		{"CountActive", testCountActive},
+		{"ListMembershipFilters", testListMembershipFilters},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
