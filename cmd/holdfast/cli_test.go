@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,10 @@ func TestCLIFlow(t *testing.T) {
 	code, out, _ = runCLI(t, append([]string{"hold", "list", "--case", "LC-CLI-1"}, conn...)...)
 	if code != 0 || !strings.Contains(out, hold.HoldID) || !strings.Contains(out, "active") || strings.Contains(out, "LC-CLI-2") {
 		t.Fatalf("hold list: %d %s", code, out)
+	}
+	code, out, _ = runCLI(t, append([]string{"hold", "show", hold.HoldID}, conn...)...)
+	if code != 0 || !strings.Contains(out, hold.HoldID) || !regexp.MustCompile(`(?m)^recordings\s+2$`).MatchString(out) || !strings.Contains(out, "LC-CLI-1") {
+		t.Fatalf("hold show: %d %s", code, out)
 	}
 	if code, out, _ := runCLI(t, append([]string{"hold", "release", hold.HoldID, "--reason", "matter closed"}, conn...)...); code != 0 || !strings.Contains(out, "released hold "+hold.HoldID) {
 		t.Fatalf("hold release: %d %s", code, out)

@@ -68,7 +68,7 @@ func (s *selection) filter(now time.Time) (client.Filter, error) {
 
 func newHoldCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{Use: "hold", Short: "Place, release and list legal holds"}
-	cmd.AddCommand(newHoldApplyCommand(e), newHoldReleaseCommand(e), newHoldListCommand(e))
+	cmd.AddCommand(newHoldApplyCommand(e), newHoldReleaseCommand(e), newHoldListCommand(e), newHoldShowCommand(e))
 	return cmd
 }
 
@@ -198,6 +198,46 @@ func newHoldListCommand(e *env) *cobra.Command {
 	}
 	cf.add(cmd)
 	cmd.Flags().StringVar(&caseID, "case", "", "only holds of this case")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newHoldShowCommand(e *env) *cobra.Command {
+	var cf clientFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "show HOLD_ID",
+		Short:   "Show one legal hold with the number of recordings it covers",
+		Example: "  holdfast hold show hold_01JDQ4S5Q6ZJ1G2H3K4M5N6P7Q",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client(e)
+			if err != nil {
+				return err
+			}
+			h, err := c.GetHold(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(e.stdout).Encode(h)
+			}
+			state := "active"
+			if !h.Active {
+				state = "released " + h.ReleasedAt.Format(time.RFC3339) + " by " + h.ReleasedBy + ": " + h.ReleaseReason
+			}
+			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+			for _, row := range [][2]string{
+				{"hold", h.HoldID}, {"case", h.CaseID}, {"state", state}, {"recordings", fmt.Sprint(h.RecordingCount)},
+				{"reason", h.HoldReason}, {"hold date", h.HoldDate.Format(time.RFC3339)},
+				{"applied", h.AppliedAt.Format(time.RFC3339) + " by " + h.AppliedBy}, {"include future", fmt.Sprint(h.IncludeFuture)},
+			} {
+				fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+			}
+			return tw.Flush()
+		},
+	}
+	cf.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
