@@ -72,6 +72,9 @@ func FuzzDecidedHoldPermissions(f *testing.F) {
 		if !acted {
 			return
 		}
+		if _, derr := vault.DecodeRecordingHolds(body); derr != nil {
+			t.Fatalf("acted on %q, which does not decode: %v", body, derr)
+		}
 		last, first, rerr := strictjsontest.Readings(body)
 		if rerr != nil {
 			t.Fatalf("acted on %q, which a reader refuses: %v", body, rerr)
@@ -110,6 +113,9 @@ func FuzzDecidedExportPermissions(f *testing.F) {
 		checkDenial(t, err, tok)
 		if !acted {
 			return
+		}
+		if _, derr := vault.DecodeExportRequest(body, nil); derr != nil {
+			t.Fatalf("acted on %q, which does not decode: %v", body, derr)
 		}
 		if tok.Missing(vault.PermRecordingExport) != nil {
 			t.Fatalf("acted on %q for a token without recording:export", body)
