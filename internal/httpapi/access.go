@@ -10,9 +10,9 @@ import (
 
 // Audit entry types of reads of evidence (contract §9).
 const (
-	auditMediaRead           = "recording.media_read"
-	auditPackageDownloaded   = "export.package_downloaded"
-	auditPackageFileDownload = "export.package_file_downloaded"
+	auditMediaRead             = "recording.media_read"
+	auditPackageDownloaded     = "export.package_downloaded"
+	auditPackageFileDownloaded = "export.package_file_downloaded"
 )
 
 // maxAuditedRange bounds how much of a Range header an audit entry keeps,

@@ -334,7 +334,7 @@ func (s *Server) getPackageFile(w http.ResponseWriter, r *http.Request, tok vaul
 	if !st.Mode().IsRegular() {
 		return notFound
 	}
-	if err := s.recordAccess(r, tok, auditPackageFileDownload, job.ID, map[string]any{"package": job.Package.Name, "path": rel}); err != nil {
+	if err := s.recordAccess(r, tok, auditPackageFileDownloaded, job.ID, map[string]any{"package": job.Package.Name, "path": rel}); err != nil {
 		return err
 	}
 	if sum, ok := s.packageSums(dir)[rel]; ok {
