@@ -65,8 +65,9 @@ func (s *Server) guard(next http.HandlerFunc) http.Handler {
 			s.windows[tok] = win
 		}
 		win.count++
+		count := win.count
 		reset := int((time.Minute - now.Sub(win.start) + time.Second - 1) / time.Second)
-		over := s.o.RateLimit > 0 && win.count > s.o.RateLimit
+		over := s.o.RateLimit > 0 && count > s.o.RateLimit
 		inject := s.o.Inject429Every > 0 && s.requests%s.o.Inject429Every == 0
 		if over || inject {
 			s.stats.Served429++
@@ -74,7 +75,7 @@ func (s *Server) guard(next http.HandlerFunc) http.Handler {
 		s.mu.Unlock()
 		if s.o.RateLimit > 0 {
 			w.Header().Set("inin-ratelimit-allowed", strconv.Itoa(s.o.RateLimit))
-			w.Header().Set("inin-ratelimit-count", strconv.Itoa(win.count))
+			w.Header().Set("inin-ratelimit-count", strconv.Itoa(count))
 			w.Header().Set("inin-ratelimit-reset", strconv.Itoa(reset))
 		}
 		switch {
