@@ -14,14 +14,16 @@ import (
 )
 
 func newAuditCommand(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "The tamper-evident audit log"}
+	cmd := &cobra.Command{Use: "audit", Short: "The tamper-evident audit log",
+		Example: "  holdfast audit verify\n  holdfast audit entries --limit 20"}
 	var cf clientFlags
 	var keyPath string
 	var asJSON bool
 	verify := &cobra.Command{
-		Use:   "verify",
-		Short: "Recompute the server's whole audit log and check it against its latest signed checkpoint",
-		Args:  cobra.NoArgs,
+		Use:     "verify",
+		Example: "  holdfast audit verify\n  holdfast audit verify --key key.pem --json",
+		Short:   "Recompute the server's whole audit log and check it against its latest signed checkpoint",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client(e)
 			if err != nil {
@@ -33,7 +35,7 @@ func newAuditCommand(e *env) *cobra.Command {
 	cf.add(verify)
 	verify.Flags().StringVar(&keyPath, "key", "", "PEM public key to pin (default: the key the server presents)")
 	verify.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
-	cmd.AddCommand(verify)
+	cmd.AddCommand(verify, newAuditEntriesCommand(e))
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -24,9 +25,10 @@ func newDemoCommand(e *env) *cobra.Command {
 	var calls, processing int
 	var keep bool
 	cmd := &cobra.Command{
-		Use:   "demo",
-		Short: "Run the whole flow on an embedded server: synthetic SIP calls, a legal-hold export, verification",
-		Args:  cobra.NoArgs,
+		Use:     "demo",
+		Example: "  holdfast demo\n  holdfast demo --dir ./demo --calls 20",
+		Short:   "Run the whole flow on an embedded server: synthetic SIP calls, a legal-hold export, verification",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if calls < 1 || processing < 0 || processing > calls {
 				return usagef("--calls must be at least 1 and --processing between 0 and --calls")
@@ -138,9 +140,37 @@ func runDemo(ctx context.Context, e *env, dir string, n, processing int, keep bo
 	fmt.Fprintf(e.stdout, "  check the sig:  openssl pkeyutl -verify -pubin -inkey %s -rawin -in %s/tagmanifest-sha256.txt -sigfile %s/tagmanifest-sha256.txt.sig\n", keyFile, bagDir, bagDir)
 	fmt.Fprintf(e.stdout, "  the API:        holdfast serve --data %s   (token: %s)\n", dataDir, token)
 	fmt.Fprintf(e.stdout, "                  curl -H 'Authorization: Bearer %s' http://127.0.0.1:8640/api/v2/legalholds\n", token)
+	fmt.Fprintf(e.stdout, "\nthe demo's files (%s) stay in %s; remove them with: rm -rf %s\n", humanBytes(dirSize(dir)), dir, dir)
 	if keep {
 		fmt.Fprintf(e.stdout, "\nthe demo server keeps running on %s until you press Ctrl-C\n", url)
 		<-ctx.Done()
 	}
 	return nil
+}
+
+// dirSize is the total size of the regular files under dir.
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// humanBytes renders a size as people read it ("57 MB").
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d kB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

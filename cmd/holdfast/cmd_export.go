@@ -49,7 +49,9 @@ type exportOptions struct {
 func newExportCommand(e *env) *cobra.Command {
 	var o exportOptions
 	cmd := &cobra.Command{
-		Use:   "export --case ID [--media sip] [--since 48h | --from T --to T] [--ids …] [--legal-hold] [--reason TEXT] --out DIR",
+		Use: "export --case ID [--media sip] [--since 48h | --from T --to T] [--ids …] [--legal-hold] [--reason TEXT] --out DIR",
+		Example: `  holdfast export --case LC-2024-001 --media sip --since 2d --legal-hold --out discovery
+  holdfast export --case LC-2024-001 --out discovery-again   # the recordings under the case's holds`,
 		Short: "Create a discovery export, download its bag into DIR and verify it; re-running resumes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -148,6 +150,11 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 	if err := os.MkdirAll(o.out, 0o750); err != nil {
 		return usagef("--out %s: %v", o.out, err)
 	}
+	unlock, err := acquireExportLock(o.out, time.Now())
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := loadExportState(o.out)
 	if err != nil {
 		return err
@@ -188,6 +195,12 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 		if err := saveExportState(o.out, st); err != nil {
 			return fmt.Errorf("saving export state in %s: %w", o.out, err)
 		}
+		if job.Progress.Matched == 0 {
+			// Nothing to export and nothing held: forget the request, so
+			// a corrected command starts afresh in the same --out.
+			_ = os.Remove(filepath.Join(o.out, exportStateFile))
+			return fmt.Errorf("nothing matched: export job %s selects no recording (%s), so no hold was placed and there is no bag; check the selection with holdfast recordings list", job.ID, describeFilter(st.Request.Filter))
+		}
 		fmt.Fprintf(e.stderr, "export job %s created; %d recording(s) matched", job.ID, job.Progress.Matched)
 		if job.HoldID != "" {
 			fmt.Fprintf(e.stderr, ", all placed under hold %s", job.HoldID)
@@ -223,7 +236,7 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 	if err != nil {
 		return err
 	}
-	printVerify(e, rep, false)
+	printVerify(e, rep, false, "pinned to the server's signing key")
 	if !rep.OK {
 		return fmt.Errorf("the downloaded bag at %s does not verify: %s: %s", bagDir, rep.Problems[0].Path, rep.Problems[0].Message)
 	}
@@ -242,6 +255,27 @@ func runExport(ctx context.Context, e *env, o *exportOptions) error {
 	fmt.Fprintf(w, "  tagmanifest-sha256.txt SHA-256: %s\n", hex.EncodeToString(tmSum[:]))
 	fmt.Fprintf(w, "  signed by: %s\n", audit.Fingerprint(key))
 	return nil
+}
+
+// describeFilter renders a filter the way the flags gave it.
+func describeFilter(f client.Filter) string {
+	var parts []string
+	if f.CaseID != "" {
+		parts = append(parts, "under the holds of case "+f.CaseID)
+	}
+	if f.MediaType != "" {
+		parts = append(parts, "media "+f.MediaType)
+	}
+	if f.From != nil {
+		parts = append(parts, "started from "+f.From.UTC().Format(time.RFC3339))
+	}
+	if f.To != nil {
+		parts = append(parts, "before "+f.To.UTC().Format(time.RFC3339))
+	}
+	if len(f.RecordIDs) > 0 {
+		parts = append(parts, fmt.Sprintf("%d listed id(s)", len(f.RecordIDs)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // waitForJob polls until the job ends, showing progress: a bar on a

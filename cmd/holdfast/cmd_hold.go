@@ -24,7 +24,7 @@ type selection struct {
 func (s *selection) add(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&s.ids, "ids", nil, "recording ids, comma-separated")
 	cmd.Flags().StringVar(&s.media, "media", "", "media type: sip, screen, chat, email or message")
-	cmd.Flags().DurationVar(&s.since, "since", 0, "recordings that started within this long before now, e.g. 48h")
+	cmd.Flags().Var((*durationValue)(&s.since), "since", "recordings that started within this long before now, e.g. 48h or 2d")
 	cmd.Flags().StringVar(&s.from, "from", "", "start of the started_at range (RFC 3339, inclusive)")
 	cmd.Flags().StringVar(&s.to, "to", "", "end of the started_at range (RFC 3339, exclusive)")
 }
@@ -67,7 +67,8 @@ func (s *selection) filter(now time.Time) (client.Filter, error) {
 }
 
 func newHoldCommand(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "hold", Short: "Place, release and list legal holds"}
+	cmd := &cobra.Command{Use: "hold", Short: "Place, show, list and release legal holds",
+		Example: "  holdfast hold apply --case LC-2024-001 --reason 'Discovery Request #12345' --media sip --since 2d\n  holdfast hold list --case LC-2024-001"}
 	cmd.AddCommand(newHoldApplyCommand(e), newHoldReleaseCommand(e), newHoldListCommand(e), newHoldShowCommand(e))
 	return cmd
 }
@@ -78,7 +79,9 @@ func newHoldApplyCommand(e *env) *cobra.Command {
 	var caseID, reason, holdDate string
 	var future, asJSON bool
 	cmd := &cobra.Command{
-		Use:   "apply --case ID --reason TEXT (--ids ID,… | --media sip --since 48h | --from T --to T) [--include-future]",
+		Use: "apply --case ID --reason TEXT (--ids ID,… | --media sip --since 48h | --from T --to T) [--include-future]",
+		Example: `  holdfast hold apply --case LC-2024-001 --reason "Discovery Request #12345" --media sip --since 2d
+  holdfast hold apply --case LC-2024-001 --reason "Custodian Alice" --ids rec_01JD0000000000000000000000`,
 		Short: "Place a legal hold",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -131,19 +134,42 @@ func newHoldApplyCommand(e *env) *cobra.Command {
 
 func newHoldReleaseCommand(e *env) *cobra.Command {
 	var cf clientFlags
-	var reason string
+	var reason, caseID string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "release HOLD_ID --reason TEXT",
-		Short: "Release one legal hold (others stay in force)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "release (HOLD_ID | --case ID) --reason TEXT",
+		Short: "Release one legal hold (others stay in force), or with --case every active hold of a case at once",
+		Example: `  holdfast hold release hold_01JD0000000000000000000000 --reason 'Matter closed'
+  holdfast hold release --case LC-2024-001 --reason 'Matter closed'`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if reason == "" {
 				return usagef("--reason is required")
 			}
+			if (len(args) == 1) == (caseID != "") {
+				return usagef("name one hold (HOLD_ID) or one case (--case ID), not both and not neither")
+			}
 			c, err := cf.client(e)
 			if err != nil {
 				return err
+			}
+			if caseID != "" {
+				rel, err := c.ReleaseCase(cmd.Context(), caseID, reason)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(e.stdout, rel)
+				}
+				if len(rel.ReleasedHoldIDs) == 0 {
+					fmt.Fprintf(e.stdout, "case %s has no active hold; nothing to release\n", rel.CaseID)
+					return nil
+				}
+				fmt.Fprintf(e.stdout, "released case %s: %d hold(s)\n", rel.CaseID, len(rel.ReleasedHoldIDs))
+				for _, id := range rel.ReleasedHoldIDs {
+					fmt.Fprintf(e.stdout, "  %s\n", id)
+				}
+				return nil
 			}
 			h, err := c.ReleaseHold(cmd.Context(), args[0], reason)
 			if err != nil {
@@ -158,8 +184,17 @@ func newHoldReleaseCommand(e *env) *cobra.Command {
 	}
 	cf.add(cmd)
 	cmd.Flags().StringVar(&reason, "reason", "", "why the hold is released")
+	cmd.Flags().StringVar(&caseID, "case", "", "release every active hold of this case, in one step")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// holdState is "active" or "released".
+func holdState(h client.Hold) string {
+	if h.Active {
+		return "active"
+	}
+	return "released"
 }
 
 func newHoldListCommand(e *env) *cobra.Command {
@@ -167,9 +202,10 @@ func newHoldListCommand(e *env) *cobra.Command {
 	var caseID string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "list [--case ID]",
-		Short: "List legal holds",
-		Args:  cobra.NoArgs,
+		Use:     "list [--case ID]",
+		Short:   "List legal holds (every page) as a table, or one JSON array with --json",
+		Example: "  holdfast hold list\n  holdfast hold list --case LC-2024-001 --json",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client(e)
 			if err != nil {
@@ -185,20 +221,17 @@ func newHoldListCommand(e *env) *cobra.Command {
 				return json.NewEncoder(e.stdout).Encode(all)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HOLD\tCASE\tSTATE\tRECORDINGS\tAPPLIED\tREASON")
+			fmt.Fprintln(tw, "HOLD\tCASE\tSTATE\tRECORDINGS\tHOLD DATE\tAPPLIED\tREASON")
 			for _, h := range all {
-				state := "active"
-				if !h.Active {
-					state = "released"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", h.HoldID, h.CaseID, state, h.RecordingCount, h.AppliedAt.Format(time.RFC3339), h.HoldReason)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", h.HoldID, orText(h.CaseID, "-"), holdState(h), h.RecordingCount,
+					h.HoldDate.UTC().Format(time.RFC3339), h.AppliedAt.UTC().Format(time.RFC3339), h.HoldReason)
 			}
 			return tw.Flush()
 		},
 	}
 	cf.add(cmd)
 	cmd.Flags().StringVar(&caseID, "case", "", "only holds of this case")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON array of every hold")
 	return cmd
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +34,8 @@ type importGenesysOptions struct {
 }
 
 func newImportCommand(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "import", Short: "Copy recordings into holdfast from another platform"}
+	cmd := &cobra.Command{Use: "import", Short: "Copy recordings into holdfast from another platform",
+		Example: "  holdfast import genesys --since 48h --media sip"}
 	cmd.AddCommand(newImportGenesysCommand(e))
 	return cmd
 }
@@ -80,16 +80,9 @@ organisation's cap, 2 for usage or configuration errors.`,
 	return cmd
 }
 
-// parseSince accepts Go durations and whole days ("2d").
+// parseSince accepts Go durations and days ("2d"), and only positive ones.
 func parseSince(s string) (time.Duration, error) {
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err != nil || n <= 0 || n > 36500 {
-			return 0, fmt.Errorf("--since %q: want a positive duration such as 48h or 2d", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	v, err := time.ParseDuration(s)
+	v, err := parseDuration(s)
 	if err != nil || v <= 0 {
 		return 0, fmt.Errorf("--since %q: want a positive duration such as 48h or 2d", s)
 	}

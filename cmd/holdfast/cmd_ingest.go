@@ -22,8 +22,9 @@ func newIngestCommand(e *env) *cobra.Command {
 	var metaPath, siprecPath, dir string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "ingest FILE --metadata META.json | ingest --dir DIR",
-		Short: "Upload recordings (DIR: each X.wav with X.json and optional X.xml SIPREC beside it)",
+		Use:     "ingest FILE --metadata META.json | ingest --dir DIR",
+		Example: "  holdfast ingest call.wav --metadata call.json --siprec call.xml\n  holdfast ingest --dir calls",
+		Short:   "Upload recordings (DIR: each X.wav with X.json and optional X.xml SIPREC beside it)",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var jobs []ingestJob
 			switch {

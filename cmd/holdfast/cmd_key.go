@@ -11,12 +11,14 @@ import (
 )
 
 func newKeyCommand(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "key", Short: "The server's signing key"}
+	cmd := &cobra.Command{Use: "key", Short: "The server's signing key",
+		Example: "  holdfast key export > key.pem"}
 	var cf clientFlags
 	export := &cobra.Command{
-		Use:   "export",
-		Short: "Print the server's Ed25519 public key as PEM (for openssl and holdfast verify --key)",
-		Args:  cobra.NoArgs,
+		Use:     "export",
+		Example: "  holdfast key export > key.pem",
+		Short:   "Print the server's Ed25519 public key as PEM (for openssl and holdfast verify --key)",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client(e)
 			if err != nil {

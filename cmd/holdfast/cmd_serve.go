@@ -27,9 +27,10 @@ type serveOptions struct {
 func newServeCommand(e *env) *cobra.Command {
 	var o serveOptions
 	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Run the holdfast server",
-		Args:  cobra.NoArgs,
+		Use:     "serve",
+		Example: "  holdfast serve\n  holdfast serve --data /var/lib/holdfast --listen 127.0.0.1:8640\n  holdfast serve --faults 'locked=0.3,rate_limited=0.1,unavailable=0.05,retry_after=2s,processing_delay=5s'",
+		Short:   "Run the holdfast server",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runServe(cmd, e, o)
 		},
@@ -120,5 +121,14 @@ func runServe(cmd *cobra.Command, e *env, o serveOptions) error {
 	if err != nil {
 		return usagef("cannot listen on %s: %v", cfg.Listen, err)
 	}
-	return app.Run(ctx, ln)
+	if cfg.Faults != "" {
+		log.Warn("fault injection is on: a fraction of hold and export requests will be refused on purpose (rehearsal mode)", "faults", cfg.Faults)
+	}
+	err = app.Run(ctx, ln)
+	if err != nil {
+		log.Error("holdfast stopped", "err", err)
+		return err
+	}
+	log.Info("holdfast shut down cleanly")
+	return nil
 }

@@ -14,11 +14,12 @@ func newSynthCommand(e *env) *cobra.Command {
 	var out string
 	var count int
 	var seed uint64
-	var spread time.Duration
+	spread := 24 * time.Hour // inside the README's --since 48h
 	cmd := &cobra.Command{
-		Use:   "synth --out DIR [--count N]",
-		Short: "Write synthetic SIP calls (X.wav, X.json, X.xml) for trying holdfast out",
-		Args:  cobra.NoArgs,
+		Use:     "synth --out DIR [--count N]",
+		Example: "  holdfast synth --out calls --count 3",
+		Short:   "Write synthetic SIP calls (X.wav, X.json, X.xml) for trying holdfast out",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return usagef("--out DIR is required")
@@ -37,6 +38,6 @@ func newSynthCommand(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "", "directory to write into")
 	cmd.Flags().IntVar(&count, "count", 5, "number of calls")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed (same seed, same calls)")
-	cmd.Flags().DurationVar(&spread, "spread", 72*time.Hour, "calls start within this long before now")
+	cmd.Flags().Var((*durationValue)(&spread), "spread", "calls start within this long before now, e.g. 24h or 3d")
 	return cmd
 }

@@ -13,7 +13,8 @@ import (
 )
 
 func newTokenCommand(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens (needs an admin token)"}
+	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens (needs an admin token)",
+		Example: "  holdfast token create --name legal-ops --perm recording:view,recording:export\n  holdfast token list"}
 	cmd.AddCommand(newTokenCreateCommand(e), newTokenListCommand(e), newTokenRevokeCommand(e))
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -32,9 +33,10 @@ func newVerifyCommand(e *env) *cobra.Command {
 	var asJSON bool
 	var workers int
 	cmd := &cobra.Command{
-		Use:   "verify DIR [--key key.pem]",
-		Short: "Check a bag offline: BagIt validity, signature, custody hashes and audit proofs",
-		Args:  cobra.ExactArgs(1),
+		Use:     "verify DIR [--key key.pem]",
+		Example: "  holdfast verify --key key.pem discovery/LC-2024-001_exp_01JD0000000000000000000000",
+		Short:   "Check a bag offline: BagIt validity, signature, custody hashes and audit proofs",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var pinned ed25519.PublicKey
 			if keyPath != "" {
@@ -46,14 +48,18 @@ func newVerifyCommand(e *env) *cobra.Command {
 					return usagef("--key %s: %v", keyPath, err)
 				}
 			}
-			if st, err := os.Stat(args[0]); err != nil || !st.IsDir() {
-				return usagef("%s is not a directory", args[0])
+			if st, err := os.Stat(args[0]); errors.Is(err, os.ErrNotExist) {
+				return usagef("%s does not exist", args[0])
+			} else if err != nil {
+				return usagef("%s: %v", args[0], err)
+			} else if !st.IsDir() {
+				return usagef("%s is not a directory (a bag is a directory)", args[0])
 			}
 			rep, err := verifyBagWorkers(cmd.Context(), args[0], pinned, workers)
 			if err != nil {
 				return err
 			}
-			printVerify(e, rep, asJSON)
+			printVerify(e, rep, asJSON, "pinned with --key")
 			if !rep.OK {
 				return fmt.Errorf("the bag at %s does not verify: %d problem(s), first: %s: %s", args[0], len(rep.Problems), rep.Problems[0].Path, rep.Problems[0].Message)
 			}
@@ -91,7 +97,9 @@ func verifyBagWorkers(ctx context.Context, dir string, pinned ed25519.PublicKey,
 	return rep, nil
 }
 
-func printVerify(e *env, rep verifyReport, asJSON bool) {
+// printVerify prints the report; pinned says how the signer was pinned
+// when it was.
+func printVerify(e *env, rep verifyReport, asJSON bool, pinned string) {
 	if asJSON {
 		_ = json.NewEncoder(e.stdout).Encode(rep)
 		return
@@ -114,7 +122,7 @@ func printVerify(e *env, rep verifyReport, asJSON bool) {
 	}
 	fmt.Fprintf(e.stdout, "OK: BagIt %s bag, %d payload files (%d bytes), all manifests match\n", rep.BagItVersion, rep.PayloadFiles, rep.PayloadBytes)
 	if rep.Custody.HasCustody {
-		pin := "pinned with --key"
+		pin := pinned
 		if !rep.Custody.Pinned {
 			pin = "NOT pinned (key taken from custody.json)"
 		}

@@ -447,7 +447,7 @@ func ingestLarge(t *testing.T, c *client.Client, seed uint64, n int, d time.Dura
 func partFiles(dir string) (parts map[string]int64, done int) {
 	parts = map[string]int64{}
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == exportStateFile || d.Name() == exportStateFile+".tmp" {
+		if err != nil || d.IsDir() || d.Name() == exportStateFile || d.Name() == exportStateFile+".tmp" || d.Name() == exportLockFile {
 			return nil
 		}
 		if strings.HasSuffix(p, ".part") {

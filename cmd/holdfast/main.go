@@ -60,7 +60,12 @@ func newRootCommand(e *env) *cobra.Command {
 		newExportCommand(e),
 		newDemoCommand(e),
 		newImportCommand(e),
+		newRecordingsCommand(e),
+		newExportsCommand(e),
+		newVersionCommand(e),
 	)
+	root.Version = readBuildInfo().String()
+	root.SetVersionTemplate("{{.Version}}\n")
 	return root
 }
 
