@@ -218,7 +218,9 @@ func (c *Console) page(h handlerFunc) http.Handler {
 		tok, err := c.cfg.API.Authenticate(r.WithContext(httpapi.WithSession(r.Context(), hash)))
 		var p *httpapi.Problem
 		if errors.As(err, &p) && p.Status == http.StatusUnauthorized {
-			c.cfg.Sessions.End(r)
+			if err := c.cfg.Sessions.End(r); err != nil {
+				c.log.Warn("console: ending a session failed", "err", err)
+			}
 			http.SetCookie(w, clearCookie(secure))
 			c.toSignin(w, r, "Your session ended: "+p.Message+".")
 			return

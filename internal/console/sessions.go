@@ -1,14 +1,18 @@
 package console
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
+	"github.com/holdfast/holdfast/internal/store"
 	"github.com/holdfast/holdfast/internal/vault"
 )
 
@@ -21,35 +25,36 @@ const CookieName = "holdfast_session"
 const (
 	IdleTimeout = time.Hour
 	MaxAge      = 12 * time.Hour
+	// touchInterval bounds how often a session's last use is written.
+	touchInterval = time.Minute
 )
 
-// maxSessions bounds memory: signing in past it drops the oldest session.
-const maxSessions = 10000
+// SessionStore keeps sessions where every replica sees them (the
+// metadata database).
+type SessionStore interface {
+	CreateSession(ctx context.Context, p store.CreateSessionParams) error
+	GetSession(ctx context.Context, idHash string) (store.Session, error)
+	TouchSession(ctx context.Context, p store.TouchSessionParams) error
+	DeleteSession(ctx context.Context, idHash string) error
+}
 
-// Sessions keeps console sessions server-side, keyed by the SHA-256 of a
-// random 256-bit id (the cookie's value), so the table never holds a
-// usable cookie. A session holds only the hash of its token's secret,
-// never the secret. It is safe for concurrent use.
-//
-// Sessions live in this process: behind a load balancer with several
-// replicas, route a browser to one replica (sticky sessions) or sign in
-// again.
+// Sessions are the console's sign-ins, kept server-side in the database
+// keyed by the SHA-256 of a random 256-bit id (the cookie's value), so the
+// table never holds a usable cookie, and any replica behind a load
+// balancer knows every session. A session holds only the hash of its
+// token's secret, never the secret. It is safe for concurrent use.
 type Sessions struct {
+	store SessionStore
 	clock vault.Clock
-	mu    sync.Mutex
-	m     map[string]*session
+	log   *slog.Logger
 }
 
-type session struct {
-	secretHash string
-	tokenID    string
-	created    time.Time
-	seen       time.Time
-}
-
-// NewSessions returns an empty session table.
-func NewSessions(clock vault.Clock) *Sessions {
-	return &Sessions{clock: clock, m: map[string]*session{}}
+// NewSessions returns the session table of st.
+func NewSessions(st SessionStore, clock vault.Clock, log *slog.Logger) *Sessions {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Sessions{store: st, clock: clock, log: log}
 }
 
 func idKey(id string) string {
@@ -59,86 +64,62 @@ func idKey(id string) string {
 
 // Create starts a session for the token whose secret hashes to
 // secretHash and returns the cookie to set.
-func (s *Sessions) Create(secretHash, tokenID string, secure bool) *http.Cookie {
+func (s *Sessions) Create(ctx context.Context, secretHash, tokenID string, secure bool) (*http.Cookie, error) {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	id := base64.RawURLEncoding.EncodeToString(b[:])
 	now := s.clock.Now()
-	s.mu.Lock()
-	if len(s.m) >= maxSessions {
-		s.sweepLocked(now)
+	err := s.store.CreateSession(ctx, store.CreateSessionParams{
+		Session:          store.Session{IDHash: idKey(id), SecretHash: secretHash, TokenID: tokenID, CreatedAt: now, SeenAt: now},
+		ExpireSeenBefore: now.Add(-IdleTimeout), ExpireCreatedBefore: now.Add(-MaxAge),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("console: sign in: %w", err)
 	}
-	if len(s.m) >= maxSessions {
-		var oldest string
-		for k, v := range s.m {
-			if oldest == "" || v.created.Before(s.m[oldest].created) {
-				oldest = k
-			}
-		}
-		delete(s.m, oldest)
-	}
-	s.m[idKey(id)] = &session{secretHash: secretHash, tokenID: tokenID, created: now, seen: now}
-	s.mu.Unlock()
 	return &http.Cookie{Name: CookieName, Value: id, Path: "/", HttpOnly: true, Secure: secure,
-		SameSite: http.SameSiteStrictMode, MaxAge: int(MaxAge / time.Second)}
+		SameSite: http.SameSiteStrictMode, MaxAge: int(MaxAge / time.Second)}, nil
 }
 
 // SecretHash resolves r's session cookie to its token's secret hash,
-// refreshing the session's idle timer. It is the API's Config.Session.
+// recording the session's use. It is the API's Config.Session. A database
+// failure is logged and treated as no session (the API then answers 401).
 func (s *Sessions) SecretHash(r *http.Request) (string, bool) {
 	c, err := r.Cookie(CookieName)
-	if err != nil || c.Value == "" {
+	if err != nil || c.Value == "" || len(c.Value) > 100 {
+		return "", false
+	}
+	key := idKey(c.Value)
+	sess, err := s.store.GetSession(r.Context(), key)
+	if errors.Is(err, vault.ErrNotFound) {
+		return "", false
+	}
+	if err != nil {
+		s.log.Error("console: session lookup failed", "err", err)
 		return "", false
 	}
 	now := s.clock.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.m[idKey(c.Value)]
-	if !ok {
+	if now.Sub(sess.SeenAt) > IdleTimeout || now.Sub(sess.CreatedAt) > MaxAge {
+		if err := s.store.DeleteSession(r.Context(), key); err != nil {
+			s.log.Warn("console: deleting an expired session failed", "err", err)
+		}
 		return "", false
 	}
-	if now.Sub(sess.seen) > IdleTimeout || now.Sub(sess.created) > MaxAge {
-		delete(s.m, idKey(c.Value))
-		return "", false
+	if err := s.store.TouchSession(r.Context(), store.TouchSessionParams{IDHash: key, Now: now, Interval: touchInterval}); err != nil {
+		s.log.Warn("console: recording a session's use failed", "err", err)
 	}
-	sess.seen = now
-	return sess.secretHash, true
+	return sess.SecretHash, true
 }
 
 // End deletes r's session, if any.
-func (s *Sessions) End(r *http.Request) {
-	if c, err := r.Cookie(CookieName); err == nil {
-		s.mu.Lock()
-		delete(s.m, idKey(c.Value))
-		s.mu.Unlock()
+func (s *Sessions) End(r *http.Request) error {
+	c, err := r.Cookie(CookieName)
+	if err != nil || c.Value == "" {
+		return nil
 	}
-}
-
-// EndToken deletes every session of a token (for example when the API
-// answers that it is no longer valid).
-func (s *Sessions) EndToken(tokenID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range s.m {
-		if v.tokenID == tokenID {
-			delete(s.m, k)
-		}
+	if err := s.store.DeleteSession(r.Context(), idKey(c.Value)); err != nil {
+		return fmt.Errorf("console: sign out: %w", err)
 	}
-}
-
-// Len is the number of live sessions.
-func (s *Sessions) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.m)
-}
-
-func (s *Sessions) sweepLocked(now time.Time) {
-	for k, v := range s.m {
-		if now.Sub(v.seen) > IdleTimeout || now.Sub(v.created) > MaxAge {
-			delete(s.m, k)
-		}
-	}
+	return nil
 }
 
 // clearCookie expires the session cookie in the browser.

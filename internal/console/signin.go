@@ -62,14 +62,25 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, v, err)
 		return
 	}
-	c.cfg.Sessions.End(r)
-	http.SetCookie(w, c.cfg.Sessions.Create(hash, tok.ID, r.TLS != nil))
+	if err := c.cfg.Sessions.End(r); err != nil {
+		c.renderError(w, r, v, err)
+		return
+	}
+	ck, err := c.cfg.Sessions.Create(r.Context(), hash, tok.ID, r.TLS != nil)
+	if err != nil {
+		c.renderError(w, r, v, err)
+		return
+	}
+	http.SetCookie(w, ck)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 // signout ends the session on the server and in the browser.
 func (c *Console) signout(w http.ResponseWriter, r *http.Request) {
-	c.cfg.Sessions.End(r)
+	if err := c.cfg.Sessions.End(r); err != nil {
+		c.renderError(w, r, &view{Title: "Sign out"}, err)
+		return
+	}
 	http.SetCookie(w, clearCookie(r.TLS != nil))
 	http.Redirect(w, r, "/signin?msg="+"Signed+out.", http.StatusSeeOther)
 }

@@ -215,7 +215,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Exports = export.New(export.Config{S3: uploader, Store: a.Store, Blobs: a.Blobs, Audit: a.Audit, Dest: dest, Clock: cfg.Clock, Logger: cfg.Logger,
 		Owner: vault.NewID("engine", cfg.Clock.Now()), Yield: a.yieldToAPI})
-	a.Sessions = console.NewSessions(cfg.Clock)
+	a.Sessions = console.NewSessions(a.Store, cfg.Clock, cfg.Logger)
 	reg := prometheus.NewRegistry()
 	checks, err := a.wireObjectLock(ctx, reg)
 	if err != nil {

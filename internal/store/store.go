@@ -54,6 +54,20 @@ type Store interface {
 	// CountTokens returns how many tokens exist.
 	CountTokens(ctx context.Context) (int, error)
 
+	// CreateSession stores a console session and deletes every session
+	// that expired (p.ExpireSeenBefore, p.ExpireCreatedBefore). Sessions
+	// live in the database so that every replica knows them.
+	CreateSession(ctx context.Context, p CreateSessionParams) error
+	// GetSession returns the session with the id hash, or
+	// vault.ErrNotFound.
+	GetSession(ctx context.Context, idHash string) (Session, error)
+	// TouchSession sets a session's seen_at to p.Now unless it is already
+	// later than p.Now minus p.Interval (one write per interval).
+	TouchSession(ctx context.Context, p TouchSessionParams) error
+	// DeleteSession removes a session (sign-out, expiry); removing one that
+	// does not exist is not an error.
+	DeleteSession(ctx context.Context, idHash string) error
+
 	// CreateRecording stores a new recording in status processing and
 	// attaches every active include_future hold whose filter matches it.
 	// With p.Idempotency set, it also completes that idempotency key in the
@@ -197,6 +211,32 @@ type RevokeTokenParams struct {
 // TouchTokenParams are the inputs of [Store.TouchToken].
 type TouchTokenParams struct {
 	ID       string
+	Now      time.Time
+	Interval time.Duration
+}
+
+// Session is a console sign-in: the SHA-256 of the cookie's random id,
+// and the hash of the token's secret (never the secret).
+type Session struct {
+	IDHash     string
+	SecretHash string
+	TokenID    string
+	CreatedAt  time.Time
+	SeenAt     time.Time
+}
+
+// CreateSessionParams are the inputs of [Store.CreateSession].
+type CreateSessionParams struct {
+	Session Session
+	// Sessions seen before ExpireSeenBefore or created before
+	// ExpireCreatedBefore are deleted in the same call.
+	ExpireSeenBefore    time.Time
+	ExpireCreatedBefore time.Time
+}
+
+// TouchSessionParams are the inputs of [Store.TouchSession].
+type TouchSessionParams struct {
+	IDHash   string
 	Now      time.Time
 	Interval time.Duration
 }

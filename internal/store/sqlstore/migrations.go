@@ -261,6 +261,17 @@ CREATE TABLE scrub_mismatches (
 	actual TEXT NOT NULL,
 	found_at BIGINT NOT NULL
 )`,
+	// 15: console sessions, shared by every replica.
+	`
+CREATE TABLE console_sessions (
+	id_hash TEXT PRIMARY KEY,
+	secret_hash TEXT NOT NULL,
+	token_id TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	seen_at BIGINT NOT NULL
+);
+CREATE INDEX console_sessions_seen_at ON console_sessions (seen_at);
+CREATE INDEX console_sessions_created_at ON console_sessions (created_at)`,
 }
 
 // labelsMigration is the schema version that creates recording_labels.

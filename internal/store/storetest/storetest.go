@@ -78,6 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Exports", testExports},
 		{"CountActive", testCountActive},
 		{"ListMembershipFilters", testListMembershipFilters},
+		{"Sessions", testSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
