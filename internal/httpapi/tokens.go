@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -90,6 +91,15 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, tok vault.To
 	toks, next, err := s.cfg.Store.ListTokens(r.Context(), store.ListTokensParams{Limit: limit, Cursor: cursor})
 	if err != nil {
 		return err
+	}
+	// Listing is audited (contract §3): who looked at the tokens, and
+	// which page. It is recorded before the answer, like a read of evidence.
+	data := map[string]any{"count": len(toks), "request_id": requestID(r.Context())}
+	if len(toks) > 0 {
+		data["first_id"], data["last_id"] = toks[0].ID, toks[len(toks)-1].ID
+	}
+	if _, err := s.cfg.Store.AppendAudit(r.Context(), store.AuditEvent{Time: s.now(), Type: "token.listed", Actor: tok.ID, Subject: "tokens", Data: data}); err != nil {
+		return fmt.Errorf("httpapi: record token.listed: %w", err)
 	}
 	writeJSON(w, http.StatusOK, listPage[vault.Token]{Items: toks, NextCursor: encodeCursor(next)})
 	return nil

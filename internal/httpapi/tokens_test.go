@@ -153,6 +153,18 @@ func testOATokens(t *testing.T) {
 	if len(revs) != 1 || revs[0]["actor"] != adminID || revs[0]["subject"] != readerID {
 		t.Errorf("token.revoked entries after revoking twice: %v; want one, actor %s, subject %s", revs, adminID, readerID)
 	}
+	// Listing is audited too: one entry per page, naming the admin token.
+	before = oaAuditSize(t, a)
+	n := len(oaTokens(t, a, 2))
+	listings := oaEntriesOf(oaAuditFrom(t, a, before), "token.listed")
+	if pages := (n + 1) / 2; len(listings) != pages {
+		t.Errorf("%d token.listed entries for listing %d tokens in pages of 2, want %d", len(listings), n, pages)
+	}
+	for _, e := range listings {
+		if d, _ := e["data"].(map[string]any); e["actor"] != adminID || d["count"] == nil || d["first_id"] == nil {
+			t.Errorf("token.listed entry %v, want actor %s with count and first_id", e, adminID)
+		}
+	}
 	// Other tokens are untouched.
 	a.expect(t, oaGet("/api/v2/audit/entries", auditor), 200, "")
 
