@@ -594,9 +594,9 @@ func TestDemoRuns(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	if el > 60*time.Second {
-		t.Errorf("demo took %s", el)
-	}
+	// No speed threshold here: the machines are shared and noisy. The
+	// demo's duration is logged; docs/benchmarks.md is where speed lives.
+	t.Logf("demo took %s", el)
 	bag := regexp.MustCompile(`the bag:\s+ls -R (\S+)`).FindStringSubmatch(stdout)
 	if bag == nil || !strings.HasPrefix(bag[1], filepath.Join(dir, "export", "DEMO-2026-001_")) {
 		t.Fatalf("demo did not print the bag path:\n%s", stdout)
