@@ -119,12 +119,14 @@ func isCap(e *genesys.APIError) bool {
 	return e.Status == http.StatusBadRequest && (strings.Contains(s, "limit") || strings.Contains(s, "exceed") || strings.Contains(s, "maximum"))
 }
 
-// heldConversations pages through holdfast's recordings and returns the
-// Genesys conversations of those under an active hold, sorted.
+// heldConversations pages through holdfast's held recordings
+// (legal_hold=true) and returns the Genesys conversations among them,
+// sorted.
 func (im *importer) heldConversations(ctx context.Context) ([]string, error) {
 	set := map[string]bool{}
+	held := true
 	for cursor := ""; ; {
-		page, err := im.cfg.Holdfast.ListRecordings(ctx, client.ListRecordingsParams{Limit: 1000, Cursor: cursor})
+		page, err := im.cfg.Holdfast.ListRecordings(ctx, client.ListRecordingsParams{LegalHold: &held, Limit: 1000, Cursor: cursor})
 		if err != nil {
 			return nil, err
 		}
