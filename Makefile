@@ -2,10 +2,15 @@
 # with everything CI needs.
 GO ?= go
 
-.PHONY: build run test race vet fmt fuzz ci bench clean
+.PHONY: build install run test race vet fmt fuzz ci bench clean
 
 build:
 	$(GO) build -o holdfast ./cmd/holdfast
+
+# install puts holdfast in $(go env GOPATH)/bin (or $GOBIN), as the README's
+# walkthrough expects.
+install:
+	$(GO) install ./cmd/holdfast
 
 run: build
 	./holdfast serve
