@@ -285,6 +285,21 @@ func TestFloodFromOneAddress(t *testing.T) {
 	// Afterwards the flooding address is served again.
 	stopTrickle()
 	probe(t, addrClient("127.0.0.1", prompt), srv.URL, prompt, "after the flood")
+
+	// The operator sees the refusals in the metrics.
+	resp, err := other.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m = regexp.MustCompile(`(?m)^holdfast_edge_connections_refused_total\{cap="per_client"\} (\d+)$`).FindStringSubmatch(string(metrics))
+	if m == nil {
+		t.Fatalf("no per-client refusal counter in /metrics:\n%s", metrics)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < refused {
+		t.Errorf("the metrics count %d per-client refusals, the flood saw %d", n, refused)
+	}
 	if strings.Contains(srv.Log(), "too many open files") {
 		t.Fatalf("the server ran out of file descriptors:\n%s", srv.Log())
 	}

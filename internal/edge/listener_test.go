@@ -318,3 +318,25 @@ func TestParseGoErrorRejectsLookalikes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseGoError feeds parseGoError any write: it never panics, and
+// what it takes for a net/http error is one (a 4xx/5xx status line
+// repeated as the body after net/http's error headers) with a code.
+func FuzzParseGoError(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 431 Request Header Fields Too Large" + goErrorHeaders + "431 Request Header Fields Too Large"))
+	f.Add([]byte("HTTP/1.1 400 Bad Request: missing required Host header" + goErrorHeaders + "400 Bad Request: missing required Host header"))
+	f.Add([]byte("HTTP/1.1 501 Not Implemented" + goErrorHeaders + "Unsupported transfer encoding"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nDate: x\r\n\r\nok"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		status, code, msg, ok := parseGoError(b)
+		if !ok {
+			return
+		}
+		if status < 400 || status > 599 || code == "" || msg == "" {
+			t.Fatalf("%q: status %d, code %q, message %q", b, status, code, msg)
+		}
+		if !strings.HasPrefix(string(b), "HTTP/1.1 "+strconv.Itoa(status)+" ") || !strings.Contains(string(b), goErrorHeaders) {
+			t.Fatalf("%q was taken for a net/http error", b)
+		}
+	})
+}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,6 +101,7 @@ type App struct {
 	proxies         edge.Proxies
 	limits          edge.Limits
 	nofile          uint64
+	edge            atomic.Pointer[edge.Listener] // set by Run
 
 	auditMu  sync.Mutex
 	auditErr error
@@ -223,6 +225,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	checks = append(checks, a.wireScrub(reg)...)
+	a.wireEdgeMetrics(reg)
 	a.API = httpapi.New(httpapi.Config{
 		Registry: reg, ReadyChecks: checks, CheckDestination: checkDest,
 		Session:      a.Sessions.SecretHash,
@@ -383,21 +386,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		defer wg.Done()
 		a.Exports.Run(ctx)
 	}()
-	el := edge.NewListener(ln, edge.ListenerConfig{MaxConns: a.limits.MaxConns, MaxConnsPerClient: a.limits.MaxConnsPerClient,
-		Exempt: a.proxies.Trusted, Problem: httpapi.EdgeProblem, Logger: a.log})
-	srv := &http.Server{
-		Handler:           el.Serving(a.Handler),
-		ReadHeaderTimeout: a.limits.HeaderTimeout,
-		IdleTimeout:       a.limits.IdleTimeout,
-		// net/http allows 4096 bytes over MaxHeaderBytes.
-		MaxHeaderBytes: edge.MaxHeaderBytes - 4096,
-		ConnState:      el.ConnState,
-		ConnContext:    el.ConnContext,
-		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
-	a.log.Info("edge limits", "file_descriptors", a.nofile, "max_conns", a.limits.MaxConns, "max_conns_per_client", a.limits.MaxConnsPerClient,
-		"header_timeout", a.limits.HeaderTimeout, "idle_timeout", a.limits.IdleTimeout, "body_window", a.limits.BodyWindow,
-		"body_min_rate", a.limits.BodyMinRate, "trusted_proxies", a.proxies.String())
+	srv, el := a.edgeServer(ln)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(el) }()
 	a.log.Info("listening on " + ln.Addr().String())
