@@ -27,6 +27,11 @@ import (
 	"github.com/holdfast/holdfast/internal/server"
 )
 
+// RaceEnabled reports whether the tests, and the servers Binary builds
+// for them, run under the race detector, which makes them several times
+// slower; liveness bounds can allow for it.
+const RaceEnabled = raceEnabled
+
 // testBodyWindow is the minimum-body-rate window of test servers.
 const testBodyWindow = 2 * time.Minute
 
