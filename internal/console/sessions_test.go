@@ -126,3 +126,29 @@ func FuzzSafeNext(f *testing.F) {
 		}
 	})
 }
+
+// FuzzApiTime checks the datetime-local reader: it either passes the value
+// on untouched (for the API to judge) or turns it into the same instant in
+// RFC 3339, UTC.
+func FuzzApiTime(f *testing.F) {
+	for _, s := range []string{"2026-11-30T08:15", "2026-11-30T08:15:09", "2026-02-30T08:15", "2026-11-30T24:00", "", "2026-11-30T08:15Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := apiTime(in)
+		if out == in {
+			return
+		}
+		got, err := time.Parse(time.RFC3339, out)
+		if err != nil {
+			t.Fatalf("apiTime(%q) = %q, not RFC 3339: %v", in, out, err)
+		}
+		want, err1 := time.Parse(localTime, in)
+		if err1 != nil {
+			want, err1 = time.Parse(localTime+":05", in)
+		}
+		if err1 != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Fatalf("apiTime(%q) = %q, want the same instant as the input in UTC", in, out)
+		}
+	})
+}
