@@ -42,7 +42,7 @@ func TestReplicaDiesMidWork(t *testing.T) {
 	if job.Progress.Matched != 200 {
 		t.Fatalf("export matched %d recordings, want 200", job.Progress.Matched)
 	}
-	waitUntil(t, "A has copied the 150 ready recordings", 60*time.Second, func() bool {
+	waitUntil(t, "A has copied the 150 ready recordings", 180*time.Second, func() bool {
 		j, err := ca.GetExport(t.Context(), job.ID)
 		return err == nil && j.Progress.Exported >= 150 && j.State == "waiting_for_recordings"
 	})
@@ -102,6 +102,7 @@ func TestReplicaDiesMidWork(t *testing.T) {
 	if len(rows)-1 != 200 {
 		t.Errorf("index.csv has %d rows, want 200", len(rows)-1)
 	}
+
 }
 
 // downloadBag fetches a finished export's tar from s and unpacks it,

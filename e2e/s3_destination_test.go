@@ -27,7 +27,7 @@ func TestS3DestinationWithObjectLock(t *testing.T) {
 	srv := testserver.StartProcessEnv(t, "", env, "--blobs", blobURL)
 	c := sdk(t, srv)
 	ids := ingestAll(t, c, makeCalls(131, 3))
-	waitCompleted(t, c, ids)
+	waitProcessed(t, c, ids)
 
 	for _, tc := range []struct {
 		name string

@@ -36,7 +36,7 @@ func TestServeWithS3Blobs(t *testing.T) {
 	c := sdk(t, srv)
 	calls := makeCalls(91, 3)
 	ids := ingestAll(t, c, calls)
-	waitCompleted(t, c, ids)
+	waitProcessed(t, c, ids)
 	for i, id := range ids {
 		wav := wavBytes(t, calls[i])
 		sum := sha256.Sum256(wav)

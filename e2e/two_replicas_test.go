@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/holdfast/holdfast/client"
+
 	"github.com/holdfast/holdfast/internal/testserver"
 )
 
@@ -134,4 +136,19 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() boo
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// waitProcessed waits until every recording left processing, allowing
+// for a slow, shared machine (the jobs are claimed by any replica).
+func waitProcessed(t *testing.T, c *client.Client, ids []string) {
+	t.Helper()
+	waitUntil(t, "every recording is processed", 3*time.Minute, func() bool {
+		for _, id := range ids {
+			r, err := c.GetRecording(t.Context(), id)
+			if err != nil || r.Status == "processing" {
+				return false
+			}
+		}
+		return true
+	})
 }
