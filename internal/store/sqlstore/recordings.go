@@ -291,7 +291,11 @@ func (s *Store) recordingWhere(a *args, mediaType string, f *store.ListRecording
 		conds = append(conds, "call_id = "+a.add(f.CallID))
 	}
 	if f.Participant != "" {
-		cond, arg := s.d.ParticipantMatch(a.next(), strings.ToLower(f.Participant))
+		match := s.d.ParticipantMatch
+		if plan.participantDense && s.d.ParticipantScan != nil {
+			match = s.d.ParticipantScan
+		}
+		cond, arg := match(a.next(), strings.ToLower(f.Participant))
 		a.add(arg)
 		conds = append(conds, cond)
 	}
@@ -327,8 +331,11 @@ func member(dense bool, from, col, where string) string {
 
 // filterPlan records which membership filters of one list query are
 // dense (see [Store.planFilters]): index 0 the case, 1 legal_hold=true,
-// 2+i label i.
-type filterPlan struct{ denseAt []bool }
+// 2+i label i; participantDense the participant search.
+type filterPlan struct {
+	denseAt          []bool
+	participantDense bool
+}
 
 func (p *filterPlan) dense(i int) bool { return p != nil && i < len(p.denseAt) && p.denseAt[i] }
 
@@ -341,7 +348,7 @@ func (p *filterPlan) dense(i int) bool { return p != nil && i < len(p.denseAt) &
 // planning costs at most the cheaper plan's work.
 func (s *Store) planFilters(ctx context.Context, p store.ListRecordingsParams, limit int) (*filterPlan, error) {
 	holdFilter := p.LegalHold != nil && *p.LegalHold
-	if p.CaseID == "" && len(p.Labels) == 0 && !holdFilter {
+	if p.CaseID == "" && len(p.Labels) == 0 && !holdFilter && p.Participant == "" {
 		return nil, nil
 	}
 	var total int64
@@ -371,6 +378,14 @@ func (s *Store) planFilters(ctx context.Context, p store.ListRecordingsParams, l
 			return nil, err
 		}
 		plan.denseAt[2+i] = n > bound
+	}
+	if p.Participant != "" && s.d.ParticipantScan != nil {
+		cond, arg := s.d.ParticipantMatch("$1", strings.ToLower(p.Participant))
+		var n int64
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM recordings WHERE `+cond+` LIMIT $2) m`, arg, bound+1).Scan(&n); err != nil {
+			return nil, err
+		}
+		plan.participantDense = n > bound
 	}
 	return plan, nil
 }

@@ -53,6 +53,13 @@ type Dialect struct {
 	// lower-cased), using the dialect's trigram index, and the argument
 	// to bind at placeholder ph.
 	ParticipantMatch func(ph, needle string) (cond string, arg any)
+	// ParticipantScan, if set, is the same test written for a walk over
+	// recordings in id order: it reads the row at hand instead of the
+	// index. A page uses it when matches are dense (see
+	// [Store.planFilters]), because collecting every match through the
+	// index and sorting them costs what the matches number, where a walk
+	// stops after a page. Nil means ParticipantMatch serves both.
+	ParticipantScan func(ph, needle string) (cond string, arg any)
 }
 
 // dialectStepPrefix marks a migration step whose statements differ per

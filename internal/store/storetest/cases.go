@@ -71,6 +71,25 @@ func testListRecordingsSearch(t *testing.T, s store.Store) {
 	if got := listAll(t, s, store.ListRecordingsParams{Participant: "alice"}); len(got) != 0 {
 		t.Errorf("deleted recording still found by participant: %q", got)
 	}
+
+	// Dense matches: with small pages a store may walk recordings in id
+	// order instead of collecting every match through the index. Both ways
+	// must find exactly the same recordings, page after page.
+	dana := vault.Participant{AOR: "sip:dana@example.org", Name: "Dana Dense"}
+	var danas []string
+	for range 40 {
+		danas = append(danas, mk("", dana))
+	}
+	for _, needle := range []string{"dana dense", "DANA@EXAMPLE.ORG", "da"} {
+		for _, limit := range []int{1, 3, 0} {
+			if got := listAll(t, s, store.ListRecordingsParams{Participant: needle, Limit: limit}); !slices.Equal(got, sorted(danas)) {
+				t.Errorf("dense participant %q, limit %d: %d ids, want the %d danas", needle, limit, len(got), len(danas))
+			}
+		}
+	}
+	if got := listAll(t, s, store.ListRecordingsParams{Participant: "dana", LegalHold: ptr(true), Limit: 1}); len(got) != 0 {
+		t.Errorf("dense participant with legal_hold=true: %q, want none", got)
+	}
 }
 
 // testCases checks the case views: each legal-hold export places its own
