@@ -105,6 +105,17 @@ func (s *Server) touch(r *http.Request, tok vault.Token) {
 	if tok.LastUsedAt != nil && now.Sub(*tok.LastUsedAt) < touchInterval {
 		return
 	}
+	// Concurrent requests with the same token all see the same stale time;
+	// only the first of them in this process writes, so a burst of uploads
+	// under one token is not a queue of identical fsynced UPDATEs.
+	s.touchMu.Lock()
+	last, seen := s.touched[tok.ID]
+	if seen && now.Sub(last) < touchInterval {
+		s.touchMu.Unlock()
+		return
+	}
+	s.touched[tok.ID] = now
+	s.touchMu.Unlock()
 	if err := s.cfg.Store.TouchToken(r.Context(), store.TouchTokenParams{ID: tok.ID, Now: now, Interval: touchInterval}); err != nil {
 		s.log.Warn("recording a token's last use failed", "token", tok.ID, "request_id", requestID(r.Context()), "err", err)
 	}

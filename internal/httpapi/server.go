@@ -106,6 +106,11 @@ type Server struct {
 
 	limMu    sync.Mutex
 	limiters map[string]*rate.Limiter
+
+	// touchMu guards touched: when this process last wrote each token's
+	// last_used_at (see [Server.touch]).
+	touchMu sync.Mutex
+	touched map[string]time.Time
 	unauth   *edge.KeyedLimiter
 	inFlight atomic.Int64
 
@@ -146,7 +151,7 @@ func New(cfg Config) *Server {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}, sums: map[string]map[string]string{},
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}, touched: map[string]time.Time{}, sums: map[string]map[string]string{},
 		unauth: edge.NewKeyedLimiter(cfg.UnauthRateLimit, cfg.UnauthRateBurst)}
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Processor, s.InFlight)
 	s.routes()
