@@ -533,3 +533,50 @@ func testOABodyRules(t *testing.T) {
 		t.Errorf("only %d JSON operations found in the document", jsonOps)
 	}
 }
+
+// JSON null for a required member is a missing member. A null metadata or
+// legal_hold once decided nothing, so Needs asked for nothing, and the
+// entry was applied as a hold from a token with only legalhold:release; a
+// null filter held every recording; null case_id and release_reason
+// released without them.
+func TestNullIsNeverASilentAbsence(t *testing.T) {
+	t.Parallel()
+	h := newAPIHarness(t)
+	id := h.ingestOne(83)
+	releaseOnly := h.token("legalhold:release")
+	holdOnly := h.token("recording:export:legalhold")
+	tests := []struct {
+		name, token, path, body, fields string
+	}{
+		{"null metadata from a release token", releaseOnly, "/api/v2/recordings/legalholds",
+			`{"recordings":[{"id":"` + id + `","metadata":null}]}`, "recordings[0].metadata/required"},
+		{"null legal_hold from a release token", releaseOnly, "/api/v2/recordings/legalholds",
+			`{"recordings":[{"id":"` + id + `","metadata":{"legal_hold":null,"hold_reason":"sneaky"}}]}`, "recordings[0].metadata.legal_hold/required"},
+		{"null recordings", holdOnly, "/api/v2/recordings/legalholds", `{"recordings":null}`, "recordings/required"},
+		{"null hold_reason", holdOnly, "/api/v2/recordings/legalholds",
+			`{"recordings":[{"id":"` + id + `","metadata":{"legal_hold":true,"hold_reason":null}}]}`, "recordings[0].metadata.hold_reason/required"},
+		{"null filter holds nothing", holdOnly, "/api/v2/legalholds", `{"hold_reason":"r","filter":null}`, "filter/required"},
+	}
+	for _, tt := range tests {
+		p := assertProblem(t, h.postJSON(tt.path, tt.token, tt.body), 400, "validation_failed")
+		if got := errorFields(p); got != tt.fields {
+			t.Errorf("%s: errors %s, want %s", tt.name, got, tt.fields)
+		}
+		if h.legalHold(id) {
+			t.Fatalf("%s: placed a hold", tt.name)
+		}
+	}
+	placed := h.postJSON("/api/v2/recordings/legalholds", holdOnly,
+		`{"recordings":[{"id":"`+id+`","metadata":{"legal_hold":true,"hold_reason":"r","case_id":"LC-1"}}]}`)
+	if placed.status != 200 {
+		t.Fatalf("placing the hold: %d %s", placed.status, placed.body)
+	}
+	p := assertProblem(t, h.postJSON("/api/v2/recordings/legalholds", releaseOnly,
+		`{"recordings":[{"id":"`+id+`","metadata":{"legal_hold":false,"case_id":null,"release_reason":null}}]}`), 400, "validation_failed")
+	if got := errorFields(p); got != "recordings[0].metadata.case_id/required,recordings[0].metadata.release_reason/required" {
+		t.Errorf("null release: errors %s", got)
+	}
+	if !h.legalHold(id) {
+		t.Fatal("a release with null case_id and release_reason released the hold")
+	}
+}

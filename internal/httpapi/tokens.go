@@ -40,7 +40,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, tok vault.T
 	f := vault.NewFields(obj, "", &p)
 	name, ok := f.String("name", "export-bot")
 	if !ok {
-		if _, present := obj["name"]; !present {
+		if _, present := f.Raw("name"); !present {
 			f.Require("name", `"export-bot"`)
 		}
 	} else if name == "" || len(name) > 100 || strings.IndexFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
@@ -63,7 +63,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, tok vault.T
 		if len(arr) == 0 {
 			p.Add("permissions", "required", `must list at least one permission, e.g. ["recording:view"]`)
 		}
-	} else if _, present := obj["permissions"]; !present {
+	} else if _, present := f.Raw("permissions"); !present {
 		f.Require("permissions", `["recording:view", "recording:export"]`)
 	}
 	f.RejectUnknown("name, permissions", nil)

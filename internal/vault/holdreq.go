@@ -79,7 +79,7 @@ const MaxHoldItems = 1000
 func checkReason(f *Fields, name string, required bool) string {
 	s, ok := f.String(name, "Discovery Request #12345")
 	if !ok {
-		if _, present := f.obj[name]; !present && required {
+		if _, present := f.Raw(name); !present && required {
 			f.Require(name, exampleReason)
 		}
 		return ""
@@ -138,7 +138,7 @@ func DecodeRecordingHolds(body []byte) (RecordingHoldsRequest, error) {
 	f := NewFields(obj, "", &p)
 	arr, ok := f.Array("recordings", `[{"id": "rec_…", "metadata": {"legal_hold": true, "hold_reason": "Discovery Request #12345"}}]`)
 	if !ok {
-		if _, present := obj["recordings"]; !present {
+		if _, present := f.Raw("recordings"); !present {
 			f.Require("recordings", `[{"id": "rec_…", "metadata": {"legal_hold": true, "hold_reason": "Discovery Request #12345", "hold_date": "2023-11-01T00:00:00.000Z", "case_id": "LC-2024-001"}}]`)
 		}
 	}
@@ -174,12 +174,12 @@ func DecodeRecordingHolds(body []byte) (RecordingHoldsRequest, error) {
 				seen[id] = i
 			}
 			item.ID = id
-		} else if _, present := eo["id"]; !present {
+		} else if _, present := ef.Raw("id"); !present {
 			ef.Require("id", `"rec_01JD0000000000000000000000"`)
 		}
 		mo, ok := ef.Object("metadata", `{"legal_hold": true, "hold_reason": "Discovery Request #12345"}`)
 		if !ok {
-			if _, present := eo["metadata"]; !present {
+			if _, present := ef.Raw("metadata"); !present {
 				ef.Require("metadata", `{"legal_hold": true, "hold_reason": "Discovery Request #12345", "case_id": "LC-2024-001"}`)
 			}
 		}
@@ -193,7 +193,7 @@ func DecodeRecordingHolds(body []byte) (RecordingHoldsRequest, error) {
 			lh, ok := mf.Bool("legal_hold")
 			switch {
 			case !ok:
-				if _, present := mo["legal_hold"]; !present {
+				if _, present := mf.Raw("legal_hold"); !present {
 					mf.Require("legal_hold", "true")
 				}
 			case lh:
@@ -206,7 +206,7 @@ func DecodeRecordingHolds(body []byte) (RecordingHoldsRequest, error) {
 				mf.Raw("release_reason")
 			} else {
 				item.Spec.CaseID = checkCaseID(mf, "case_id")
-				if _, present := mo["case_id"]; !present {
+				if _, present := mf.Raw("case_id"); !present {
 					mf.Require("case_id", exampleCase+" (legal_hold: false releases the recording from that case's holds)")
 				}
 				item.ReleaseReason = checkReason(mf, "release_reason", true)
@@ -216,6 +216,13 @@ func DecodeRecordingHolds(body []byte) (RecordingHoldsRequest, error) {
 			mf.RejectUnknown("legal_hold, hold_reason, hold_date, case_id, release_reason", nil)
 		}
 		items = append(items, item)
+	}
+	// An entry that decides nothing must never be acted on: Needs grants it
+	// nothing, so it would otherwise run with no permission checked.
+	for i, it := range items {
+		if it.Action == HoldUndecided && p.Empty() {
+			p.Add(fmt.Sprintf("recordings[%d].metadata.legal_hold", i), "required", "is required, e.g. true")
+		}
 	}
 	return RecordingHoldsRequest{Items: items}, p.Err()
 }
@@ -285,7 +292,7 @@ func DecodeHold(body []byte) (HoldInput, error) {
 	in.Spec = DecodeHoldMetadata(f, true)
 	if fo, ok := f.Object("filter", `{"media_type": "SIP", "from": "2026-11-24T06:00:00Z", "to": "2026-11-26T06:00:00Z"}`); ok {
 		in.Filter = DecodeFilter(fo, "filter", &p)
-	} else if _, present := obj["filter"]; !present {
+	} else if _, present := f.Raw("filter"); !present {
 		f.Require("filter", `{"media_type": "SIP", "from": "2026-11-24T06:00:00Z", "to": "2026-11-26T06:00:00Z"}`)
 	}
 	in.IncludeFuture, _ = f.Bool("include_future")

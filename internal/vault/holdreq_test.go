@@ -51,6 +51,16 @@ func TestDecodeRecordingHolds(t *testing.T) {
 		{"several items, all errors", `{"recordings":[{"metadata":{"legal_hold":true,"hold_reason":"x"}},{"id":"r","metadata":{"hold_reason":"x"}}]}`,
 			[]string{"recordings[0].id/required", "recordings[1].metadata.legal_hold/required"}, ""},
 		{"empty list", `{"recordings":[]}`, []string{"recordings/required"}, ""},
+		// JSON null is absence: a required member given as null is
+		// required, never silently skipped (a null metadata once made an
+		// undecided entry that was applied as a hold with no permission).
+		{"null list", `{"recordings":null}`, []string{"recordings/required"}, ""},
+		{"null id", `{"recordings":[{"id":null,"metadata":{"legal_hold":true,"hold_reason":"x"}}]}`, []string{"recordings[0].id/required"}, ""},
+		{"null metadata", `{"recordings":[{"id":"r","metadata":null}]}`, []string{"recordings[0].metadata/required"}, ""},
+		{"null legal_hold", `{"recordings":[{"id":"r","metadata":{"legal_hold":null,"hold_reason":"x"}}]}`, []string{"recordings[0].metadata.legal_hold/required"}, ""},
+		{"null hold_reason", `{"recordings":[{"id":"r","metadata":{"legal_hold":true,"hold_reason":null}}]}`, []string{"recordings[0].metadata.hold_reason/required"}, ""},
+		{"null release fields", `{"recordings":[{"id":"r","metadata":{"legal_hold":false,"case_id":null,"release_reason":null}}]}`,
+			[]string{"recordings[0].metadata.case_id/required", "recordings[0].metadata.release_reason/required"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +88,8 @@ func TestDecodeHold(t *testing.T) {
 		want       []string
 	}{
 		{"no filter", `{"hold_reason":"r"}`, []string{"filter/required"}},
+		{"null filter", `{"hold_reason":"r","filter":null}`, []string{"filter/required"}},
+		{"null reason", `{"hold_reason":null,"filter":{"media_type":"SIP"}}`, []string{"hold_reason/required"}},
 		{"empty filter", `{"hold_reason":"r","filter":{}}`, []string{"filter/required"}},
 		{"to before from", `{"hold_reason":"r","filter":{"from":"2026-11-26T00:00:00Z","to":"2026-11-25T00:00:00Z"}}`, []string{"filter.to/out_of_order"}},
 		{"include_future string", `{"hold_reason":"r","filter":{"media_type":"SIP"},"include_future":"yes"}`, []string{"include_future/invalid_type"}},
@@ -95,6 +107,8 @@ func FuzzDecodeRecordingHolds(f *testing.F) {
 	f.Add([]byte(`{"recordings":[{"id":"rec_1","metadata":{"legal_hold":true,"hold_reason":"Discovery Request #12345","hold_date":"2023-11-01T00:00:00.000Z","case_id":"LC-2024-001"}}]}`))
 	f.Add([]byte(`{"recordings":[{"id":"r","metadata":{"legal_hold":false,"case_id":"X","release_reason":"done"}}]}`))
 	f.Add([]byte(`{"case_id":"LC-1","hold_reason":"r","filter":{"media_type":"SIP"}}`))
+	f.Add([]byte(`{"recordings":[{"id":"r","metadata":null}]}`))
+	f.Add([]byte(`{"recordings":[{"id":"r","metadata":{"legal_hold":false,"case_id":null,"release_reason":null}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req, err := DecodeRecordingHolds(data)
 		if err == nil {

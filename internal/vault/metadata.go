@@ -117,7 +117,7 @@ func decodeParticipants(arr []json.RawMessage, path string, p *Problems) []Parti
 			} else {
 				p.Add(f.Path("aor"), "invalid_value", `must be a sip:, sips: or tel: URI, e.g. "sip:alice@example.com"`)
 			}
-		} else if _, present := obj["aor"]; !present {
+		} else if _, present := f.Raw("aor"); !present {
 			f.Require("aor", `"sip:alice@example.com"`)
 		}
 		if s, ok := f.String("name", "Alice"); ok {
