@@ -21,6 +21,9 @@ var bodyPermissionCases = []string{
 	`{"filter":{"media_type":"SIP"},"metadata":{"legal_hold":true,"case_id":"LC-1"}}`,
 	`{"record_ids":["rec_1"],"legal_hold":true}`,
 	`{"recordings":[{"id":"rec_1","metadata":{"legal_hold":true,"l\u0065gal_hold":false,"case_id":"C","release_reason":"x","hold_reason":"r"}}]}`,
+	`{"recordings":[{"id":"rec_1","metadata":null}]}`,
+	`{"recordings":[{"id":"rec_1","metadata":{"legal_hold":null,"hold_reason":"r"}}]}`,
+	`{"recordings":[{"id":"rec_1","metadata":{"legal_hold":false,"case_id":null,"release_reason":null}}]}`,
 }
 
 // tokenFromMask gives a token the permissions whose bits are set.
