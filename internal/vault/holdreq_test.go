@@ -128,3 +128,18 @@ func FuzzDecodeRecordingHolds(f *testing.F) {
 		_, _ = DecodeRelease(data)
 	})
 }
+
+// A release of a hold or a case names its reason; null is no reason (it
+// once released a hold with an empty release_reason).
+func TestDecodeReleaseNeedsAReason(t *testing.T) {
+	t.Parallel()
+	if r, err := DecodeRelease([]byte(`{"release_reason":"Matter closed"}`)); err != nil || r != "Matter closed" {
+		t.Fatalf("contract payload: %q %v", r, err)
+	}
+	for _, body := range []string{`{}`, `{"release_reason":null}`} {
+		_, err := DecodeRelease([]byte(body))
+		if got := validationFields(t, err); strings.Join(got, ",") != "release_reason/required" {
+			t.Errorf("%s: fields %v, want release_reason/required", body, got)
+		}
+	}
+}
