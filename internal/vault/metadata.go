@@ -153,7 +153,7 @@ func decodeLabels(obj map[string]json.RawMessage, path string, p *Problems) map[
 			continue
 		}
 		var v string
-		if err := json.Unmarshal(raw, &v); err != nil {
+		if err := json.Unmarshal(raw, &v); err != nil || string(raw) == "null" {
 			p.Add(kp, "invalid_type", `label values must be JSON strings, e.g. "billing"`)
 			continue
 		}

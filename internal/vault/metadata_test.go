@@ -51,6 +51,8 @@ func TestDecodeRecordingMetadata(t *testing.T) {
 		{name: "unknown field and misplaced legal_hold", in: `{"media_type":"SIP","legal_hold":true,"zzz":1}`,
 			wantFields: []string{"metadata.legal_hold/unknown_field", "metadata.zzz/unknown_field"}},
 		{name: "null counts as absent", in: `{"media_type":"SIP","call_id":null}`},
+		{name: "null is no aor and no label value", in: `{"media_type":"SIP","participants":[{"aor":null}],"labels":{"q":null}}`,
+			wantFields: []string{"metadata.participants[0].aor/required", "metadata.labels.q/invalid_type"}},
 		{name: "not an object", in: `[1,2]`, malformed: true},
 		{name: "not json", in: `media_type=SIP`, malformed: true},
 		{name: "trailing data", in: `{"media_type":"SIP"} {}`, malformed: true},
