@@ -109,8 +109,8 @@ type Server struct {
 
 	// touchMu guards touched: when this process last wrote each token's
 	// last_used_at (see [Server.touch]).
-	touchMu sync.Mutex
-	touched map[string]time.Time
+	touchMu  sync.Mutex
+	touched  map[string]time.Time
 	unauth   *edge.KeyedLimiter
 	inFlight atomic.Int64
 
