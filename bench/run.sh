@@ -12,6 +12,8 @@
 #   BENCH_MEM     recording counts for the memory benchmark (default 1000,10000; "" skips)
 #   BENCH_OUT     also write the results as JSON to this file
 #   BENCH_TMP     parent of the scratch directory (default $TMPDIR or /tmp)
+#   BENCH_LOAD    when set, also run the load benchmark (bench/load) on SQLite,
+#                 and on PostgreSQL too when BENCH_LOAD_PG is a database URL
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,3 +45,11 @@ go build -o "$work/bin/exportbench" ./bench/exportbench
 	${BENCH_OUT:+-out "$BENCH_OUT"} &
 driver_pid=$!
 wait "$driver_pid"
+
+if [[ -n "${BENCH_LOAD:-}" ]]; then
+	go build -o "$work/bin/load" ./bench/load
+	"$work/bin/load" -bin "$work/bin/holdfast"
+	if [[ -n "${BENCH_LOAD_PG:-}" ]]; then
+		"$work/bin/load" -bin "$work/bin/holdfast" -database "$BENCH_LOAD_PG"
+	fi
+fi

@@ -773,8 +773,10 @@ func machine() string {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// firstLine is the start of a failed response's body, or vegeta's error
+// when there is no body.
 func firstLine(e string, body []byte) string {
-	if e != "" {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return e
 	}
 	s, _, _ := strings.Cut(string(body), "\n")
