@@ -380,14 +380,40 @@ func (s *Store) planFilters(ctx context.Context, p store.ListRecordingsParams, l
 		plan.denseAt[2+i] = n > bound
 	}
 	if p.Participant != "" && s.d.ParticipantScan != nil {
-		cond, arg := s.d.ParticipantMatch("$1", strings.ToLower(p.Participant))
-		var n int64
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM recordings WHERE `+cond+` LIMIT $2) m`, arg, bound+1).Scan(&n); err != nil {
+		dense, err := s.participantDense(ctx, p, limit, total)
+		if err != nil {
 			return nil, err
 		}
-		plan.participantDense = n > bound
+		plan.participantDense = dense
 	}
 	return plan, nil
+}
+
+// participantSample is how many recordings, in id order from the cursor,
+// [Store.participantDense] reads to estimate how dense a participant
+// search is.
+const participantSample = 1000
+
+// participantDense estimates the density of a participant search from
+// the next participantSample recordings a walk would read: with m matches
+// among n rows, a walk reads about limit × n / m rows for a page, and
+// collecting through the index reads about m × total / n matches, so the
+// walk wins when m² × total > limit × n². The sample costs a bounded
+// scan, where counting matches through the index costs as many as it
+// counts. A wrong guess costs time, never a wrong answer.
+func (s *Store) participantDense(ctx context.Context, p store.ListRecordingsParams, limit int, total int64) (bool, error) {
+	cond, arg := s.d.ParticipantScan("$1", strings.ToLower(p.Participant))
+	var n, m int64
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN `+cond+` THEN 1 ELSE 0 END), 0) FROM
+		(SELECT id, participant_text FROM recordings WHERE id > $2 ORDER BY id LIMIT $3) recordings`,
+		arg, p.Cursor, participantSample).Scan(&n, &m)
+	if err != nil {
+		return false, err
+	}
+	if n == 0 || m == 0 {
+		return false, nil
+	}
+	return float64(m)*float64(m)*float64(total) > float64(limit)*float64(n)*float64(n), nil
 }
 
 // ListRecordings returns one page of recordings in id order and the cursor
