@@ -258,19 +258,7 @@ func (c *checker) object(depth int) {
 		if c.syntax != nil {
 			return
 		}
-		c.space()
-		if c.pos >= len(c.data) {
-			c.fail("unexpected end of JSON input")
-			return
-		}
-		switch c.data[c.pos] {
-		case ',':
-			c.pos++
-		case '}':
-			c.pos++
-			return
-		default:
-			c.fail("expected ',' or '}' after an object member")
+		if c.separator('}', "an object member") {
 			return
 		}
 	}
@@ -295,22 +283,32 @@ func (c *checker) array(depth int) {
 		if c.syntax != nil {
 			return
 		}
-		c.space()
-		if c.pos >= len(c.data) {
-			c.fail("unexpected end of JSON input")
-			return
-		}
-		switch c.data[c.pos] {
-		case ',':
-			c.pos++
-		case ']':
-			c.pos++
-			return
-		default:
-			c.fail("expected ',' or ']' after an array element")
+		if c.separator(']', "an array element") {
 			return
 		}
 	}
+}
+
+// separator reads what follows an object member or array element: ','
+// (more to come) or close (the end of the container, then consumed). It
+// reports whether the container is done; anything else is a syntax error
+// (c.syntax is set) and also ends it.
+func (c *checker) separator(close byte, what string) (end bool) {
+	c.space()
+	if c.pos >= len(c.data) {
+		c.fail("unexpected end of JSON input")
+		return true
+	}
+	switch c.data[c.pos] {
+	case ',':
+		c.pos++
+		return false
+	case close:
+		c.pos++
+		return true
+	}
+	c.fail("expected ',' or '" + string(close) + "' after " + what)
+	return true
 }
 
 // str reads a string at c.pos (which is '"'). It returns whether it was
