@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/holdfast/holdfast/client"
+	"github.com/holdfast/holdfast/internal/atomicfile"
 	"github.com/holdfast/holdfast/internal/audit"
 )
 
@@ -122,21 +123,7 @@ func loadExportState(out string) (*exportState, error) {
 
 func saveExportState(out string, st *exportState) error {
 	b, _ := json.MarshalIndent(st, "", "  ")
-	tmp := filepath.Join(out, exportStateFile+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(out, exportStateFile))
+	return atomicfile.WriteFile(filepath.Join(out, exportStateFile), b, 0o644)
 }
 
 func runExport(ctx context.Context, e *env, o *exportOptions) error {

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/holdfast/holdfast/internal/atomicfile"
 	"github.com/holdfast/holdfast/internal/audit"
 	"github.com/holdfast/holdfast/internal/auditlog"
 	"github.com/holdfast/holdfast/internal/blob"
@@ -317,7 +318,7 @@ func (a *App) bootstrapToken(ctx context.Context) error {
 	}
 	secret := httpapi.NewSecret()
 	path := filepath.Join(a.cfg.DataDir, "bootstrap-token")
-	if err := writeFileSync(path, []byte(secret+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
 		return fmt.Errorf("server: bootstrap token: %w", err)
 	}
 	if _, err := a.Store.CreateToken(ctx, store.CreateTokenParams{ID: vault.NewID("tok", now), Name: "bootstrap", Permissions: []vault.Permission{vault.PermAdmin},
@@ -327,26 +328,6 @@ func (a *App) bootstrapToken(ctx context.Context) error {
 	a.BootstrapSecret = secret
 	a.log.Info("created bootstrap admin token", "file", path)
 	return nil
-}
-
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // checkAudit verifies the log against the last checkpoint; a mismatch is
