@@ -32,26 +32,31 @@ RETRYABLE = {409: {"recording_locked", "idempotency_in_progress"}, 429: None, 50
 class Holdfast:
     """A small holdfast API client that retries what holdfast says it may."""
 
-    def __init__(self, server, token, max_attempts=20):
+    def __init__(self, server, token, max_wait=600):
         self.server = server.rstrip("/")
         self.session = requests.Session()
         self.session.headers["Authorization"] = "Bearer " + token
-        self.max_attempts = max_attempts
+        # A budget of time, not of attempts: the server says how long to
+        # wait, and a run of transient refusals (a rehearsal with --faults,
+        # a busy hour) must not end a discovery export that would succeed.
+        self.max_wait = max_wait
         self.retries = 0
 
     def request(self, method, path, **kwargs):
-        """Send one request, retrying 409/429/503 answers after their Retry-After."""
-        for attempt in range(1, self.max_attempts + 1):
+        """Send one request, retrying 409/429/503 answers after their Retry-After, for up to max_wait seconds."""
+        deadline = time.monotonic() + self.max_wait
+        while True:
             resp = self.session.request(method, self.server + path, timeout=60, **kwargs)
             codes = RETRYABLE.get(resp.status_code, False)
             code = problem_code(resp)
-            if codes is False or (codes is not None and code not in codes) or attempt == self.max_attempts:
+            if codes is False or (codes is not None and code not in codes):
                 return resp
             delay = retry_after(resp)
+            if time.monotonic() + delay > deadline:
+                return resp
             self.retries += 1
             print(f"  {method} {path}: {resp.status_code} {code}; retrying in {delay:g}s", file=sys.stderr)
             time.sleep(delay)
-        return resp
 
     def json(self, method, path, want, **kwargs):
         """A request whose answer must have status want; returns its JSON."""
